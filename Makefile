@@ -1,0 +1,36 @@
+# The README's two commands: `make run` (the embedded default, end to end) and `make test`.
+# Both create or reuse .venv. TORCH_SPEC is installed first so the project never pulls a second
+# torch build; on a CUDA box set it to the build you want, e.g. TORCH_SPEC='torch==2.14.0'.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PROFILE ?= default
+CORES ?= 2
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint mlflow-ui clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) -- $(TARGET)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests workflow
+
+mlflow-ui: $(STAMP)
+	$(BIN)/python -m dapo.tracking_ui
+
+clean:
+	rm -rf results .snakemake

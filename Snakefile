@@ -1,0 +1,25 @@
+# The DAG of the DAPO workflow, defined once (dvc.yaml is generated from it).
+#   snakemake results/tables/main.csv --cores 2                 # embedded default profile
+#   snakemake --config profile=smoke --cores 2                  # params/smoke.yaml -> results/smoke/
+from snakemake.utils import min_version, validate
+
+min_version("9.18")
+
+
+configfile: f"params/{config.get('profile', 'default')}.yaml"
+
+
+validate(config, "workflow/schemas/params.schema.json")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/sft.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        rules.tables.output,
+    default_target: True

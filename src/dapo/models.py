@@ -1,0 +1,92 @@
+"""Policies, critics and the character tokenizer of the embedded default.
+
+Every checkpoint is a plain Hugging Face directory (safetensors + config + tokenizer), so anything
+here loads with `AutoModelForCausalLM` / `AutoModelForSequenceClassification` / `AutoTokenizer`,
+and the same loader serves a from-scratch model, a tiny random test model and a pretrained one.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification,
+                          AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase,
+                          PreTrainedTokenizerFast)
+
+from .io import InputError, atomic_path
+
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+# Printable ASCII plus newline: every prompt of every reasoning-gym arithmetic setting fits.
+CHARS = [c for c in string.printable if c not in "\t\r\x0b\x0c"]
+
+
+def build_char_tokenizer() -> PreTrainedTokenizerFast:
+    """One token per character, saved and loaded as an ordinary fast tokenizer.
+
+    Written with `tokenizers` rather than a custom Python class so that `AutoTokenizer` loads it
+    with no code from this project.
+    """
+    vocab = {tok: i for i, tok in enumerate([PAD, BOS, EOS, UNK, *CHARS])}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    core.pre_tokenizer = pre_tokenizers.Split(Regex("(?m)."), behavior="isolated")
+    core.decoder = decoders.Fuse()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token=PAD, bos_token=BOS,
+                                  eos_token=EOS, unk_token=UNK, clean_up_tokenization_spaces=False)
+    tok.padding_side = "left"
+    return tok
+
+
+def build_policy(tokenizer: PreTrainedTokenizerBase, arch: dict[str, Any], seed: int) -> PreTrainedModel:
+    """A randomly initialised causal LM of the `model` params section (any HF `model_type`)."""
+    arch = dict(arch)
+    model_type = arch.pop("model_type")
+    config = AutoConfig.for_model(
+        model_type, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True, **arch)
+    torch.manual_seed(seed)
+    return AutoModelForCausalLM.from_config(config)
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
+    tok = AutoTokenizer.from_pretrained(_checkpoint_dir(path))
+    # Left padding: batched generation continues every row from its last real token.
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_policy(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    path = _checkpoint_dir(path)
+    tok = load_tokenizer(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def load_critic(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """V(s) = sigmoid(logit) of a one-label sequence classifier; from a policy the head is new."""
+    path = _checkpoint_dir(path)
+    tok = load_tokenizer(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype)
+    model.config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> None:
+    """Write safetensors, config and tokenizer into `path`, atomically (the directory appears whole)."""
+    with atomic_path(path, is_dir=True) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+
+def _checkpoint_dir(path: str | Path) -> Path:
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise InputError(f"missing checkpoint: {path} has no config.json")
+    return path

@@ -1,0 +1,91 @@
+"""Params profiles: `params/<profile>.yaml`, checked against one strict JSON schema.
+
+The schema (workflow/schemas/params.schema.json) is the single home of every key's type, range,
+description and default; the Snakefile validates with it through `snakemake.utils.validate`, and
+every stage validates the same file again before it touches anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .io import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = ROOT / "workflow" / "schemas" / "params.schema.json"
+PARAMS_DIR = ROOT / "params"
+
+
+def results_root(profile: str) -> str:
+    """The default profile writes straight into results/, any other into results/<profile>/."""
+    return "results" if profile == "default" else f"results/{profile}"
+
+
+def load_schema() -> dict:
+    import json
+
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def _with_defaults(cls):
+    """A validator class that also fills each missing key's schema default (as snakemake does)."""
+    validate_props = cls.VALIDATORS["properties"]
+
+    def fill(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = sub["default"]
+        yield from validate_props(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(cls, {"properties": fill})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def validate_params(params: Any, source: str = "params") -> dict:
+    """Validate in place (filling defaults) and return `params`; one-line InputError on failure."""
+    if not isinstance(params, dict):
+        raise InputError(f"{source}: expected a mapping of sections, got {type(params).__name__}")
+    errors = sorted(_Validator(load_schema()).iter_errors(params), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
+        raise InputError(f"{source}: invalid params at {where}: {e.message}")
+    for name, cfg in [("data.train", params["data"]["train"]),
+                      *((f"data.benchmarks.{b}", c) for b, c in params["data"]["benchmarks"].items())]:
+        for lo, hi in (("min_terms", "max_terms"), ("min_digits", "max_digits")):
+            if cfg[lo] > cfg[hi]:
+                raise InputError(f"{source}: invalid params at {name}: {lo} {cfg[lo]} > {hi} {cfg[hi]}")
+    return params
+
+
+def load_params(path: str | Path) -> dict:
+    """Read and validate a profile file; the profile name is the file's stem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"missing params file: {path}")
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    params = validate_params(params, str(path))
+    params["profile"] = path.stem
+    return params
+
+
+def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
+    """{'sft': {'lr': 1e-3}} -> {'sft.lr': 1e-3}, for MLflow params and DVC keys."""
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

@@ -1,0 +1,89 @@
+"""Supervised fine-tuning of the base policy on written step-by-step solutions.
+
+The embedded default has no pretrained model, so its starting policy pi_0 is trained here from
+scratch; the paper starts from an instruction-tuned model instead (section 5).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_cosine_schedule_with_warmup
+
+IGNORE = -100
+
+
+@dataclass
+class SFTBatch:
+    input_ids: torch.Tensor  # (B, T) right-padded
+    attention_mask: torch.Tensor  # (B, T)
+    labels: torch.Tensor  # (B, T), IGNORE on prompt and padding
+
+
+def sft_example(prompt: str, response: str, tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
+    """Token ids of prompt + response + EOS, and labels that train on the response and EOS only."""
+    p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return p + r, [IGNORE] * len(p) + r
+
+
+def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> SFTBatch:
+    width = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, (x, y) in enumerate(examples):
+        ids[i, :len(x)] = torch.tensor(x)
+        labels[i, :len(y)] = torch.tensor(y)
+        mask[i, :len(x)] = 1
+    return SFTBatch(ids, mask, labels)
+
+
+def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]], pad_id: int,
+              hp: dict[str, Any], on_log: Callable[[int, dict[str, float]], None] | None = None,
+              progress: bool = True) -> dict[str, float]:
+    """Train for hp['steps'] optimiser steps on random batches; returns summary metrics.
+
+    hp: steps, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
+    """
+    accelerator = Accelerator()
+    g = torch.Generator().manual_seed(hp["seed"])
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"],
+                            betas=(0.9, 0.95))
+    sched = get_cosine_schedule_with_warmup(opt, hp["warmup_steps"], hp["steps"])
+    model, opt, sched = accelerator.prepare(model, opt, sched)
+    model.train()
+    start, tokens, recent = time.time(), 0, []
+    bar = tqdm(range(1, hp["steps"] + 1), desc="sft", unit="step", disable=not progress, mininterval=5)
+    for step in bar:
+        idx = torch.randint(len(examples), (hp["batch_size"],), generator=g).tolist()
+        batch = collate([examples[i] for i in idx], pad_id)
+        out = model(input_ids=batch.input_ids.to(accelerator.device),
+                    attention_mask=batch.attention_mask.to(accelerator.device),
+                    labels=batch.labels.to(accelerator.device))
+        loss = out.loss
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"sft: non-finite loss {loss.item()} at step {step}")
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        tokens += int(batch.attention_mask.sum())
+        recent.append(loss.item())
+        if step % hp["log_every"] == 0 or step == hp["steps"]:
+            mean = sum(recent) / len(recent)
+            recent = []
+            bar.set_postfix(loss=f"{mean:.4f}")
+            if on_log:
+                on_log(step, {"sft/loss": mean, "sft/lr": sched.get_last_lr()[0]})
+    elapsed = time.time() - start
+    model.eval()
+    return {"sft/train_seconds": elapsed, "sft/tokens_per_second": tokens / elapsed,
+            "sft/final_loss": mean, "sft/final_perplexity": math.exp(mean)}

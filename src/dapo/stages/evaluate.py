@@ -1,0 +1,47 @@
+"""evaluate: zero-shot greedy pass@1 of one model on every benchmark (paper section 5).
+
+For each benchmark writes <out>/<benchmark>.jsonl (one record per problem: prompt, response,
+extracted answer, correct) and <out>/<benchmark>.json (accuracy, unparseable and truncated rates,
+prompt template id).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..evaluation import evaluate
+from ..generation import HFGenerator
+from ..io import read_jsonl, write_json, write_jsonl
+from ..models import load_policy
+from ..tasks import get_task
+from ..tracking import StageRun
+from . import _cli
+
+
+def main(args, params):
+    task = get_task(params["data"]["task"])
+    hp = params["evaluate"]
+    model, tokenizer = load_policy(args.model)
+    run = StageRun("evaluate", params, model=args.name)
+    out = Path(args.out)
+    for bench in params["data"]["benchmarks"]:
+        problems = read_jsonl(Path(args.data_dir) / f"{bench}.jsonl", required=("id", "prompt", "answer", "entry"))
+        generator = HFGenerator(model, tokenizer, batch_size=hp["batch_size"], desc=f"evaluate {bench}")
+        records, summary = evaluate(generator, task, problems, hp["max_new_tokens"])
+        summary.update(model=args.name, benchmark=bench)
+        write_jsonl(out / f"{bench}.jsonl", records)
+        write_json(out / f"{bench}.json", summary)
+        print(f"{args.name} on {bench}: accuracy {summary['accuracy']:.3f} (n={summary['n']}, "
+              f"unparseable {summary['unparseable_rate']:.3f})")
+        run.log_metrics({f"eval/{bench}/{k}": summary[k]
+                         for k in ("accuracy", "unparseable_rate", "truncated_rate", "n")})
+    run.flush(artifacts=[out / f"{b}.json" for b in params["data"]["benchmarks"]])
+
+
+if __name__ == "__main__":
+    p = _cli.parser(__doc__)
+    p.add_argument("--model", required=True, help="checkpoint directory")
+    p.add_argument("--name", required=True, help="model name in tables (e.g. base)")
+    p.add_argument("--data-dir", required=True, help="directory of <benchmark>.jsonl")
+    p.add_argument("--out", required=True, help="output directory")
+    _cli.run(main, p)

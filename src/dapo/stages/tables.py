@@ -1,0 +1,36 @@
+"""tables: the main results table (paper Tables 1-2 style) and its figure, from evaluation summaries.
+
+Writes --out (csv: one row per model, per benchmark mean accuracy in percent, std over seeds, n),
+a markdown rendering next to it (.md) and a bar chart (--figure).
+"""
+
+from __future__ import annotations
+
+from ..io import atomic_path
+from ..tables import load_summaries, main_table, plot_main, to_markdown
+from ..tracking import StageRun
+from . import _cli
+
+
+def main(args, params):
+    benchmarks = list(params["data"]["benchmarks"])
+    table = main_table(load_summaries(args.summaries), benchmarks, args.models)
+    with atomic_path(args.out) as tmp:
+        table.to_csv(tmp, index=False)
+    md = args.out.rsplit(".", 1)[0] + ".md"
+    with atomic_path(md) as tmp:
+        tmp.write_text(to_markdown(table, benchmarks))
+    with atomic_path(args.figure) as tmp:
+        plot_main(table, benchmarks, tmp)
+    print(to_markdown(table, benchmarks))
+    run = StageRun("tables", params)
+    run.flush(artifacts=[args.out, md, args.figure])
+
+
+if __name__ == "__main__":
+    p = _cli.parser(__doc__)
+    p.add_argument("--summaries", nargs="+", required=True, help="<model>/<benchmark>.json files")
+    p.add_argument("--models", nargs="+", required=True, help="row order (model names without -seed<k>)")
+    p.add_argument("--out", required=True, help="main table csv")
+    p.add_argument("--figure", required=True, help="bar chart png")
+    _cli.run(main, p)

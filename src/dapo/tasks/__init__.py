@@ -1,0 +1,17 @@
+"""Task registry: a params file names its task; the stages look it up here."""
+
+from __future__ import annotations
+
+from .base import Task
+from .chain_sum import ChainSum
+
+TASKS: dict[str, type[Task]] = {ChainSum.name: ChainSum}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise KeyError(f"unknown task {name!r}; known: {sorted(TASKS)}")
+    return TASKS[name]()
+
+
+__all__ = ["Task", "TASKS", "get_task"]

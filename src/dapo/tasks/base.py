@@ -1,0 +1,54 @@
+"""The interface every task implements (STYLE principle 8)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+
+class Task(ABC):
+    """A reasoning task: problems with gold answers, a prompt format, steps, and a binary verifier.
+
+    A problem is a JSON-serialisable dict with at least `id`, `prompt` and `answer`; tasks may keep
+    more keys (the generator's own entry) for their verifier.
+    """
+
+    name: str
+    #: identifies the prompt format; logged with every score so results stay comparable
+    template_id: str
+
+    @abstractmethod
+    def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
+        """Deterministic problems for one split: same (config, size, seed), same list."""
+
+    @abstractmethod
+    def render_prompt(self, problem: dict) -> str:
+        """The text the policy is conditioned on."""
+
+    @abstractmethod
+    def write_solution(self, problem: dict) -> str:
+        """A correct step-by-step response (one step per line, final-answer line last), for SFT."""
+
+    @abstractmethod
+    def extract_answer(self, response: str) -> str | None:
+        """The single final answer of a response, or None when there is none, several, or junk."""
+
+    @abstractmethod
+    def verify(self, problem: dict, response: str) -> bool:
+        """Binary reward of the paper: True iff the response's final answer is exactly correct."""
+
+    @staticmethod
+    def split_steps(response: str) -> list[str]:
+        """Split a response into steps at single newlines (paper section 3: one step per line).
+
+        Each step keeps its terminating newline, so ``"".join(split_steps(r)) == r`` and every
+        state s_t = prompt + steps[0] + ... + steps[t-1] is a plain string prefix of the response.
+        An empty response has no steps.
+        """
+        if not response:
+            return []
+        steps = response.split("\n")
+        out = [s + "\n" for s in steps[:-1]]
+        if steps[-1]:
+            out.append(steps[-1])
+        return out

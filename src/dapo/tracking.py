@@ -1,0 +1,117 @@
+"""MLflow logging of stage runs. MLflow records; it never decides what reruns.
+
+One experiment per params profile (`dapo-<profile>`), one run per stage job, tagged with stage,
+profile and git commit. Metrics are buffered and sent once the stage's outputs are on disk, and any
+tracking failure is reported as a warning: it can never lose a stage's outputs.
+
+Store: `MLFLOW_TRACKING_URI` if set, else a sqlite file `mlflow.db` at the repository root.
+`python -m dapo.tracking ui` serves the UI in its own process group and stops the whole group on
+Ctrl-C (plain `mlflow ui` leaves worker processes behind).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .params import ROOT, flatten
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{ROOT / 'mlflow.db'}"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class StageRun:
+    """Collects what a stage wants recorded; `flush()` sends it to MLflow in one run.
+
+    >>> run = StageRun("sft", params)
+    >>> run.log_metrics({"sft/loss": 0.3}, step=10)
+    >>> ... write outputs ...
+    >>> run.flush(artifacts=[metrics_path])
+    """
+
+    def __init__(self, stage: str, params: dict[str, Any], **tags: Any):
+        self.stage = stage
+        self.profile = params.get("profile", "default")
+        self.params = flatten({k: v for k, v in params.items() if k != "profile"})
+        self.tags = {"stage": stage, "profile": self.profile, "git_commit": git_commit(),
+                     **{k: str(v) for k, v in tags.items()}}
+        self.metrics: list[tuple[str, float, int]] = []
+        self.started = time.time()
+
+    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        self.metrics.extend((k, float(v), step) for k, v in metrics.items())
+
+    def flush(self, artifacts: list[str | Path] = ()) -> str | None:
+        """Send params, tags, metrics and artifacts; returns the run id, or None if tracking failed."""
+        try:
+            import mlflow
+            from mlflow.entities import Metric, Param, RunTag
+
+            mlflow.set_tracking_uri(tracking_uri())
+            client = mlflow.MlflowClient()
+            exp = client.get_experiment_by_name(f"dapo-{self.profile}")
+            exp_id = exp.experiment_id if exp else client.create_experiment(f"dapo-{self.profile}")
+            name = "-".join([self.stage] + [self.tags[k] for k in ("model", "seed", "iteration") if k in self.tags])
+            run = client.create_run(exp_id, run_name=name, start_time=int(self.started * 1000))
+            rid = run.info.run_id
+            now = int(time.time() * 1000)
+            params = [Param(k, str(v)[:6000]) for k, v in self.params.items()]
+            tags = [RunTag(k, v) for k, v in self.tags.items()]
+            metrics = [Metric(k, v, now, s) for k, v, s in self.metrics]
+            for i in range(0, max(len(params), len(metrics), 1), 900):
+                client.log_batch(rid, metrics=metrics[i:i + 900], params=params[i:i + 90],
+                                 tags=tags if i == 0 else [])
+            for i in range(90, len(params), 90):
+                client.log_batch(rid, params=params[i:i + 90])
+            for path in artifacts:
+                client.log_artifact(rid, str(path))
+            client.set_terminated(rid, "FINISHED")
+            return rid
+        except Exception as e:  # noqa: BLE001 - outputs are already written; tracking is a view
+            warnings.warn(f"MLflow tracking failed for stage {self.stage!r} ({type(e).__name__}: {e}); "
+                          "the stage's outputs are written and valid", stacklevel=2)
+            return None
+
+
+def serve_ui(port: int = 5000) -> int:
+    """Run `mlflow ui` in its own process group; Ctrl-C stops the group, workers included."""
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri(),
+           "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    print(f"MLflow UI on http://127.0.0.1:{port} (store {tracking_uri()}); Ctrl-C stops it", flush=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["ui"])
+    parser.add_argument("--port", type=int, default=5000)
+    sys.exit(serve_ui(parser.parse_args().port))

@@ -1,0 +1,23 @@
+TABLE_MODELS = list(MODELS)
+
+
+rule tables:
+    input:
+        params=PARAMS,
+        summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=TABLE_MODELS, bench=BENCHMARKS),
+        code=code("stages/tables", "tables"),
+    output:
+        table=f"{ROOT}/tables/main.csv",
+        markdown=f"{ROOT}/tables/main.md",
+        figure=f"{ROOT}/figures/main.png",
+    params:
+        models=" ".join(TABLE_MODELS),
+    log:
+        log("tables"),
+    benchmark:
+        bench("tables")
+    conda:
+        "../envs/dapo.yaml"
+    shell:
+        "python -m dapo.stages.tables --params {input.params} --summaries {input.summaries}"
+        " --models {params.models} --out {output.table} --figure {output.figure} > {log} 2>&1"

@@ -7,6 +7,8 @@ TORCH_SPEC ?= torch==2.13.0
 PROFILE ?= default
 CORES ?= 2
 BIN := $(VENV)/bin
+# Rules call `python -m dapo.stages.*`: that python must be the venv's.
+export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint mlflow-ui clean
@@ -30,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow
 
 mlflow-ui: $(STAMP)
-	$(BIN)/python -m dapo.tracking_ui
+	$(BIN)/python -m dapo.tracking ui
 
 clean:
 	rm -rf results .snakemake

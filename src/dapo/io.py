@@ -10,9 +10,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 
 class InputError(Exception):
@@ -45,10 +46,9 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
-    with atomic_path(path) as tmp:
-        with tmp.open("w") as f:
-            for r in records:
-                f.write(json.dumps(r, sort_keys=True) + "\n")
+    with atomic_path(path) as tmp, tmp.open("w") as f:
+        for r in records:
+            f.write(json.dumps(r, sort_keys=True) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

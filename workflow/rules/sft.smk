@@ -8,6 +8,7 @@ rule sft:
         metrics=f"{ROOT}/sft/metrics.json",
     params:
         section={"model": config["model"], "sft": config["sft"]},
+    threads: workflow.cores  # nothing else can run while pi_0 trains; Snakemake sets OMP_NUM_THREADS from this
     log:
         log("sft"),
     benchmark:

@@ -14,4 +14,4 @@ def get_task(name: str) -> Task:
     return TASKS[name]()
 
 
-__all__ = ["Task", "TASKS", "get_task"]
+__all__ = ["TASKS", "Task", "get_task"]

@@ -1,0 +1,79 @@
+import copy
+
+import pytest
+import yaml
+
+from dapo.io import InputError
+from dapo.params import PARAMS_DIR, flatten, load_params, load_schema, results_root, validate_params
+from helpers import snakemake, workflow_copy
+
+PROFILES = sorted(PARAMS_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=[p.stem for p in PROFILES])
+def test_every_shipped_profile_is_valid(path):
+    params = load_params(path)
+    assert params["profile"] == path.stem
+    assert set(params) == {"profile", "data", "model", "sft", "evaluate"}
+
+
+def test_every_schema_key_is_documented():
+    def walk(node, where):
+        for key, sub in node.get("properties", {}).items():
+            assert sub.get("description"), f"{where}.{key} has no description"
+            walk(sub, f"{where}.{key}")
+    schema = load_schema()
+    walk(schema, "")
+    for name, sub in schema["$defs"].items():
+        walk(sub, name)
+
+
+def default():
+    return yaml.safe_load((PARAMS_DIR / "default.yaml").read_text())
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda p: p["sft"].update(lrr=1), r"at sft: Additional properties .*'lrr' was unexpected"),
+    (lambda p: p.update(critic={}), r"at <top level>: Additional properties .*'critic'"),
+    (lambda p: p["sft"].update(lr="fast"), r"at sft.lr: 'fast' is not of type 'number'"),
+    (lambda p: p["sft"].update(steps=0), r"at sft.steps: 0 is less than the minimum of 1"),
+    (lambda p: p["data"]["train"].update(colour=1), r"at data.train: .*'colour' was unexpected"),
+    (lambda p: p["data"]["benchmarks"]["chain_sum"].pop("size"), r"at data.benchmarks.chain_sum: 'size' is a required"),
+    (lambda p: p["data"]["train"].update(min_terms=5), r"at data.train: min_terms 5 > max_terms 4"),
+])
+def test_schema_rejects_bad_params_naming_the_key(mutate, message):
+    params = default()
+    mutate(params)
+    with pytest.raises(InputError, match=message):
+        validate_params(params)
+
+
+def test_defaults_come_from_the_schema():
+    params = default()
+    del params["sft"]["weight_decay"]
+    assert validate_params(copy.deepcopy(params))["sft"]["weight_decay"] == 0.01
+
+
+def test_missing_and_malformed_files_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="missing params file"):
+        load_params(tmp_path / "none.yaml")
+    (tmp_path / "bad.yaml").write_text("sft: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_params(tmp_path / "bad.yaml")
+
+
+def test_results_root_and_flatten():
+    assert results_root("default") == "results"
+    assert results_root("smoke") == "results/smoke"
+    assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
+
+
+def test_snakemake_stops_on_a_bad_profile_before_any_job(tmp_path):
+    workflow_copy(tmp_path)
+    params = default()
+    params["sft"]["lrr"] = 0.1
+    (tmp_path / "params" / "bad.yaml").write_text(yaml.safe_dump(params))
+    result = snakemake(tmp_path, "--config", "profile=bad", "--cores", "1")
+    assert result.returncode != 0
+    assert "'lrr' was unexpected" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

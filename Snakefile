@@ -15,6 +15,11 @@ validate(config, "workflow/schemas/params.schema.json")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/sft.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/complete.smk"
+include: "workflow/rules/critic.smk"
+include: "workflow/rules/advantages.smk"
+include: "workflow/rules/actor.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 

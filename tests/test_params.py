@@ -14,7 +14,8 @@ PROFILES = sorted(PARAMS_DIR.glob("*.yaml"))
 def test_every_shipped_profile_is_valid(path):
     params = load_params(path)
     assert params["profile"] == path.stem
-    assert set(params) == {"profile", "data", "model", "sft", "evaluate"}
+    assert set(params) == {"profile", "iterations", "seeds", "data", "model", "sft", "generate",
+                           "complete", "critic", "advantages", "actor", "evaluate"}
 
 
 def test_every_schema_key_is_documented():

@@ -85,3 +85,21 @@ def read_jsonl(path: str | os.PathLike, required: Iterable[str] = (), allow_empt
     if not records and not allow_empty:
         raise InputError(f"empty split: {path} holds no records")
     return records
+
+
+def write_parquet(path: str | os.PathLike, df) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def read_parquet(path: str | os.PathLike, required: Iterable[str] = ()):
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"missing file: {path}")
+    df = pd.read_parquet(path)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: malformed table (missing column {missing[0]!r})")
+    return df

@@ -24,3 +24,17 @@ def log(name):
 
 def bench(name):
     return f"{ROOT}/benchmarks/{name}.tsv"
+
+SEEDS = list(range(config["seeds"]))
+ITERATIONS = list(range(1, config["iterations"] + 1))
+CHAIN = "seed{seed}/iter{iteration}"
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    iteration=r"\d+",
+
+
+def dapo_model(seed, iteration):
+    """Name of pi_iteration of chain `seed` in evaluations and tables."""
+    return f"dapo-iter{iteration}-seed{seed}"

@@ -1,5 +1,7 @@
 # One job per model evaluates every benchmark (model loading dominates small benchmarks).
-MODELS = {"base": rules.sft.output.model}
+MODELS = {"base": rules.sft.output.model} | {
+    dapo_model(s, i): rules.actor.output.model.format(seed=s, iteration=i) for s in SEEDS for i in ITERATIONS
+}
 
 
 rule evaluate:

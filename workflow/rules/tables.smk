@@ -1,10 +1,11 @@
-TABLE_MODELS = list(MODELS)
+# Rows of the main table: seeds of one model are averaged (model names end in -seed<k>).
+TABLE_MODELS = ["base"] + [f"dapo-iter{i}" for i in ITERATIONS]
 
 
 rule tables:
     input:
         params=PARAMS,
-        summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=TABLE_MODELS, bench=BENCHMARKS),
+        summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
         code=code("stages/tables", "tables"),
     output:
         table=f"{ROOT}/tables/main.csv",

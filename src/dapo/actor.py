@@ -1,0 +1,97 @@
+"""The DAPO actor update (paper section 3 and section 4, step 6).
+
+Offline regression of each action's log-ratio against its advantage divided by beta: no clipping,
+no extra KL term, no SFT term. Batches are built from whole states, so all actions of a state share
+a batch.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any, Callable
+
+import pandas as pd
+import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_constant_schedule_with_warmup
+
+from .logprobs import action_logps
+from .losses import dapo_loss
+
+
+def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Random) -> list[list[int]]:
+    """Row indices grouped by state, states shuffled, `states_per_batch` whole states per batch."""
+    by_state: dict[int, list[int]] = {}
+    for row, sid in enumerate(state_ids):
+        by_state.setdefault(sid, []).append(row)
+    order = list(by_state)
+    rng.shuffle(order)
+    return [[r for sid in order[i:i + states_per_batch] for r in by_state[sid]]
+            for i in range(0, len(order), states_per_batch)]
+
+
+def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: pd.DataFrame,
+                hp: dict[str, Any], on_log: Callable[[int, dict[str, float]], None] | None = None,
+                progress: bool = True) -> dict[str, float]:
+    """Minimise the mean DAPO loss over `data` (state, action, eos, advantage, ref_logp columns).
+
+    hp: beta, lr, epochs, states_per_batch, warmup_steps, max_grad_norm, seed, log_every.
+    """
+    accelerator = Accelerator()
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.0)
+    sched = get_constant_schedule_with_warmup(opt, hp["warmup_steps"])
+    model, opt, sched = accelerator.prepare(model, opt, sched)
+    model.train()
+    rng = random.Random(hp["seed"])
+    states, actions = data["state"].tolist(), data["action"].tolist()
+    eos, sids = data["eos"].tolist(), data["state_id"].tolist()
+    adv = torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32)
+    ref = torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32)
+    n_batches = math.ceil(len(set(sids)) / hp["states_per_batch"])
+    bar = tqdm(total=hp["epochs"] * n_batches, desc="actor", unit="step", disable=not progress, mininterval=5)
+    step, window, start, first = 0, [], time.time(), None
+    for _ in range(hp["epochs"]):
+        for idx in state_batches(sids, hp["states_per_batch"], rng):
+            logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
+                                 [eos[i] for i in idx])
+            losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"])
+            loss = losses.mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"actor: non-finite loss {loss.item()} at step {step + 1}")
+            accelerator.backward(loss)
+            grad_norm = accelerator.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            bar.update(1)
+            row = {"actor/loss": loss.item(), "actor/grad_norm": float(grad_norm),
+                   **{f"actor/{k}": float(v) for k, v in stats.items()}}
+            first = first or row
+            window.append(row)
+            if step % hp["log_every"] == 0:
+                mean = {k: sum(r[k] for r in window) / len(window) for k in row}
+                if on_log:
+                    on_log(step, mean)
+                bar.set_postfix(loss=f"{mean['actor/loss']:.3g}", sign=f"{mean['actor/sign_agreement']:.2f}")
+                window = []
+    bar.close()
+    model.eval()
+    return {"actor/steps": step, "actor/train_seconds": time.time() - start,
+            "actor/first_loss": first["actor/loss"] if first else float("nan")}
+
+
+@torch.no_grad()
+def fit_stats(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: pd.DataFrame,
+              beta: float, batch_size: int) -> dict[str, float]:
+    """DAPO loss and log-ratio statistics of `model` over the whole dataset (one pass, no update)."""
+    from .logprobs import batched_action_logps
+
+    logps = batched_action_logps(model, tokenizer, data["state"].tolist(), data["action"].tolist(),
+                                 data["eos"].tolist(), batch_size)
+    losses, stats = dapo_loss(logps, torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32),
+                              torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32), beta)
+    return {"loss": float(losses.mean()), **{k: float(v) for k, v in stats.items()}}

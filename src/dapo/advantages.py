@@ -1,0 +1,85 @@
+"""Step advantages from the critic (paper section 4, step 4).
+
+The candidate actions of a state are the first steps of its N completions. A candidate that ends the
+solution (its completion has one step) is terminal: the paper leaves its value unspecified, and
+here it is the verifier's exact reward rather than a critic estimate. Other candidates are valued
+by the critic at s + a. Advantages are sibling-mean centred over all N candidates (duplicates
+included, so the baseline estimates V(s)); then each unique action is kept once, and states whose
+advantage gap is below the threshold are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .losses import advantage_gap_keep, sibling_mean_advantage
+from .tasks import Task
+
+
+def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Task,
+                      problems: dict[str, dict]) -> pd.DataFrame:
+    """One row per (state, k): the first step of completion k, and whether it ends the solution.
+
+    Rows: state_id, k, action, terminal, eos (the policy emitted end-of-sequence right after it),
+    reward (verifier reward of prefix + action for terminal actions, NaN otherwise).
+    """
+    prefix = dict(zip(states["state_id"], states["prefix"]))
+    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
+    rows = []
+    for sid, k, text, finished in zip(completions["state_id"], completions["k"],
+                                      completions["completion"], completions["finished"]):
+        steps = task.split_steps(text)
+        action = steps[0] if steps else ""
+        terminal = len(steps) <= 1
+        reward = float(task.verify(problems[prompt_of[sid]], prefix[sid] + action)) if terminal else np.nan
+        rows.append({"state_id": sid, "k": k, "action": action, "terminal": terminal,
+                     "eos": bool(terminal and finished), "reward": reward})
+    return pd.DataFrame(rows)
+
+
+def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[str]], np.ndarray],
+                       state_text: dict[int, str], min_gap: float) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Advantages of the unique candidate actions of every state, after the gap filter.
+
+    value_fn maps texts s + a to critic values; it is called once, on the non-terminal unique
+    (state, action) pairs. Returns rows (state_id, action, count, terminal, eos, value, advantage)
+    and counts of states and actions kept and dropped.
+    """
+    cand = candidates.copy()
+    cand["value"] = cand["reward"]
+    open_pairs = cand.loc[~cand["terminal"], ["state_id", "action"]].drop_duplicates()
+    if len(open_pairs):
+        values = value_fn([state_text[s] + a for s, a in zip(open_pairs["state_id"], open_pairs["action"])])
+        lookup = dict(zip(zip(open_pairs["state_id"], open_pairs["action"]), values))
+        mask = ~cand["terminal"]
+        cand.loc[mask, "value"] = [lookup[(s, a)] for s, a in zip(cand.loc[mask, "state_id"], cand.loc[mask, "action"])]
+
+    # pad to (S, K) for the batched equations
+    state_ids = sorted(cand["state_id"].unique())
+    row_of = {s: i for i, s in enumerate(state_ids)}
+    k_max = int(cand.groupby("state_id").size().max()) if len(cand) else 0
+    values = torch.zeros((len(state_ids), k_max), dtype=torch.float64)
+    mask = torch.zeros((len(state_ids), k_max), dtype=torch.bool)
+    slot = cand.groupby("state_id").cumcount().to_numpy()
+    rows = cand["state_id"].map(row_of).to_numpy()
+    values[rows, slot] = torch.tensor(cand["value"].to_numpy(dtype=np.float64))
+    mask[rows, slot] = True
+    adv = sibling_mean_advantage(values, mask)
+    keep_state = advantage_gap_keep(adv, mask, min_gap)
+    cand["advantage"] = adv[rows, slot].numpy()
+
+    unique = (cand.groupby(["state_id", "action"], sort=True)
+              .agg(count=("k", "size"), terminal=("terminal", "first"), eos=("eos", "max"),
+                   value=("value", "first"), advantage=("advantage", "first"))
+              .reset_index())
+    kept_states = {s for s, keep in zip(state_ids, keep_state.tolist()) if keep}
+    kept = unique[unique["state_id"].isin(kept_states)].reset_index(drop=True)
+    stats = {"states": len(state_ids), "states_kept": len(kept_states),
+             "states_dropped": len(state_ids) - len(kept_states),
+             "unique_actions": len(unique), "actions_kept": len(kept),
+             "terminal_actions_kept": int(kept["terminal"].sum())}
+    return kept, stats

@@ -1,0 +1,110 @@
+"""The critic V_phi(s) = sigmoid(logit), fit to MC labels with BCE (paper section 4, step 3).
+
+The critic is a value function of the policy that produced the labels, trained independently of
+the actor; iteration i+1 warm-starts from critic i.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_constant_schedule_with_warmup
+
+from .losses import critic_bce_loss
+
+
+def split_by_prompt(prompt_ids: list[str], val_fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of held-out rows: whole prompts go to validation, so no state leaks across."""
+    unique = sorted(set(prompt_ids))
+    random.Random(seed).shuffle(unique)
+    held = set(unique[:math.ceil(val_fraction * len(unique))]) if val_fraction > 0 else set()
+    return np.array([p in held for p in prompt_ids], dtype=bool)
+
+
+def _logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> torch.Tensor:
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    return model(**batch).logits.squeeze(-1).float()
+
+
+@torch.no_grad()
+def predict_values(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
+                   batch_size: int) -> np.ndarray:
+    """V(s) for each state text, in [0, 1]."""
+    model.eval()
+    out = [torch.sigmoid(_logits(model, tokenizer, texts[i:i + batch_size])).cpu()
+           for i in range(0, len(texts), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def critic_quality(pred: np.ndarray, mc: np.ndarray, bins: int = 5) -> dict[str, Any]:
+    """Held-out quality of V against MC labels: BCE, MAE, Brier, and calibration per value bin.
+
+    Calibration bins split [0, 1] into `bins` equal intervals of the prediction; each reports the
+    mean prediction, the mean MC label and the count.
+    """
+    p = np.clip(pred, 1e-6, 1 - 1e-6)
+    out: dict[str, Any] = {
+        "bce": float(np.mean(-(mc * np.log(p) + (1 - mc) * np.log(1 - p)))),
+        "mae": float(np.mean(np.abs(pred - mc))),
+        "brier": float(np.mean((pred - mc) ** 2)),
+        "n": int(len(pred)),
+    }
+    which = np.minimum((pred * bins).astype(int), bins - 1)
+    out["calibration"] = [
+        {"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "mean_pred": float(pred[which == b].mean()),
+         "mean_mc": float(mc[which == b].mean()), "count": int((which == b).sum())}
+        for b in range(bins) if (which == b).any()]
+    return out
+
+
+def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
+                 labels: np.ndarray, hp: dict[str, Any],
+                 on_log: Callable[[int, dict[str, float]], None] | None = None,
+                 progress: bool = True) -> dict[str, float]:
+    """BCE on soft labels for hp['epochs'] epochs of shuffled batches; returns summary metrics.
+
+    hp: epochs, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
+    """
+    accelerator = Accelerator()
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    sched = get_constant_schedule_with_warmup(opt, hp["warmup_steps"])
+    model, opt, sched = accelerator.prepare(model, opt, sched)
+    model.train()
+    rng = random.Random(hp["seed"])
+    order = list(range(len(texts)))
+    y = torch.tensor(labels, dtype=torch.float32)
+    steps_per_epoch = math.ceil(len(order) / hp["batch_size"])
+    step, recent, start = 0, [], time.time()
+    bar = tqdm(total=hp["epochs"] * steps_per_epoch, desc="critic", unit="step", disable=not progress,
+               mininterval=5)
+    for _ in range(hp["epochs"]):
+        rng.shuffle(order)
+        for b in range(0, len(order), hp["batch_size"]):
+            idx = order[b:b + hp["batch_size"]]
+            logits = _logits(model, tokenizer, [texts[i] for i in idx])
+            loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"critic: non-finite loss {loss.item()} at step {step + 1}")
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            recent.append(loss.item())
+            bar.update(1)
+            if step % hp["log_every"] == 0:
+                if on_log:
+                    on_log(step, {"critic/train_bce": sum(recent) / len(recent)})
+                bar.set_postfix(bce=f"{sum(recent) / len(recent):.4f}")
+                recent = []
+    bar.close()
+    model.eval()
+    return {"critic/steps": step, "critic/train_seconds": time.time() - start}

@@ -1,0 +1,115 @@
+"""Sampling responses and Monte Carlo step-value labels (paper section 4, steps 1-2).
+
+generate: the policy samples n1 responses per prompt; n are kept, as balanced between correct
+and wrong as possible. complete: from every step prefix of every kept response the policy samples
+N completions, and the state's MC value is the fraction that end correct.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import pandas as pd
+import torch
+
+from .generation import Generator, Sampling
+from .losses import mc_value
+from .tasks import Task
+
+
+def balanced_keep(correct: list[bool], n: int, rng: random.Random) -> list[int]:
+    """Indices of n samples, as balanced between correct and wrong as possible.
+
+    Takes min(#correct, max(n // 2, n - #wrong)) correct samples and fills the rest with wrong
+    ones, each side chosen at random; fewer than n samples in total keeps them all.
+    """
+    right = [i for i, c in enumerate(correct) if c]
+    wrong = [i for i, c in enumerate(correct) if not c]
+    rng.shuffle(right)
+    rng.shuffle(wrong)
+    k_right = min(len(right), max(n // 2, n - len(wrong)))
+    k_wrong = min(len(wrong), n - k_right)
+    return sorted(right[:k_right] + wrong[:k_wrong])
+
+
+def generate_responses(generator: Generator, task: Task, problems: list[dict], sampling: Sampling,
+                       n_keep: int, keep_unanimous: bool, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Sample, grade and keep responses. Returns one row per kept response and summary stats.
+
+    Rows: prompt_id, sample (index among the n1), response, finished, correct, num_steps.
+    A prompt whose n1 samples are all correct or all wrong is kept only if `keep_unanimous`.
+    """
+    prompts = [task.render_prompt(p) for p in problems]
+    outs = generator.generate(prompts, sampling)
+    rng = random.Random(seed)
+    rows, unanimous, sampled_correct = [], 0, 0
+    for problem, completions in zip(problems, outs):
+        correct = [task.verify(problem, c.text) for c in completions]
+        sampled_correct += sum(correct)
+        if len(set(correct)) == 1:
+            unanimous += 1
+            if not keep_unanimous:
+                continue
+        for i in balanced_keep(correct, n_keep, rng):
+            c = completions[i]
+            rows.append({"prompt_id": problem["id"], "sample": i, "response": c.text,
+                         "finished": c.finished, "correct": correct[i],
+                         "num_steps": len(task.split_steps(c.text))})
+    df = pd.DataFrame(rows, columns=["prompt_id", "sample", "response", "finished", "correct", "num_steps"])
+    total = len(problems) * sampling.n
+    stats = {"sampled_accuracy": sampled_correct / total, "unanimous_prompts": unanimous,
+             "kept_prompts": df["prompt_id"].nunique(), "kept_responses": len(df),
+             "kept_accuracy": float(df["correct"].mean()) if len(df) else float("nan")}
+    return df, stats
+
+
+def enumerate_states(responses: pd.DataFrame, task: Task) -> pd.DataFrame:
+    """Unique non-terminal states of the kept responses.
+
+    State s_t of a response with steps a_0..a_{T-1} is prompt + a_0 + ... + a_{t-1}, t = 0..T-1 (the
+    state after the last step is terminal: its value is the verifier's reward). States that are the
+    same text under the same prompt are labelled once. Rows: state_id, prompt_id, prefix (the text
+    after the prompt), depth t.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    rows = []
+    for prompt_id, response in zip(responses["prompt_id"], responses["response"]):
+        prefix = ""
+        for t, step in enumerate(task.split_steps(response)):
+            key = (prompt_id, prefix)
+            if key not in seen:
+                seen[key] = len(rows)
+                rows.append({"state_id": len(rows), "prompt_id": prompt_id, "prefix": prefix, "depth": t})
+            prefix += step
+    return pd.DataFrame(rows, columns=["state_id", "prompt_id", "prefix", "depth"])
+
+
+def label_states(generator: Generator, task: Task, problems: dict[str, dict], states: pd.DataFrame,
+                 sampling: Sampling) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """N completions from every state in one batched call; MC value per state.
+
+    Returns (completions: state_id, k, completion, finished, correct;
+             states with mc_value and n_completions added; stats incl. completions per second).
+    """
+    texts = [task.render_prompt(problems[p]) + prefix for p, prefix in zip(states["prompt_id"], states["prefix"])]
+    start = time.time()
+    outs = generator.generate(texts, sampling)
+    elapsed = time.time() - start
+    rows = []
+    correct = torch.zeros((len(states), sampling.n), dtype=torch.bool)
+    for i, (sid, pid, prefix, completions) in enumerate(zip(states["state_id"], states["prompt_id"],
+                                                             states["prefix"], outs)):
+        for k, c in enumerate(completions):
+            ok = task.verify(problems[pid], prefix + c.text)
+            correct[i, k] = ok
+            rows.append({"state_id": sid, "k": k, "completion": c.text, "finished": c.finished, "correct": ok})
+    labelled = states.assign(mc_value=mc_value(correct).numpy() if len(states) else [],
+                             n_completions=sampling.n)
+    n = len(rows)
+    stats = {"completions": n, "states": len(states), "seconds": elapsed,
+             "completions_per_second": n / elapsed if elapsed > 0 else float("nan"),
+             "tokens_generated": sum(c.num_tokens for cs in outs for c in cs),
+             "mc_value_mean": float(labelled["mc_value"].mean()) if n else float("nan")}
+    return pd.DataFrame(rows, columns=["state_id", "k", "completion", "finished", "correct"]), labelled, stats

@@ -1,0 +1,47 @@
+"""actor: the DAPO update. Starting from pi_{i-1} (also the reference), minimise
+0.5 * (log pi(a|s) - log pi_ref(a|s) - A(s,a)/beta)^2 over the advantage dataset, log-probs summed
+over the action's tokens, mean over the batch, all actions of a state in one batch; no clipping,
+KL or SFT term (paper section 3). Writes pi_i to <out>/model and <out>/metrics.json.
+
+Deviation: the paper's lr 5e-7 and global batch 2048 are for 7B models and large datasets; the CPU
+default uses a learning rate sized for its 1M-parameter policy (see params).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..actor import fit_stats, train_actor
+from ..io import read_parquet, write_json
+from ..models import load_policy, save_checkpoint
+from ..tracking import StageRun
+from . import _chain, _cli
+
+
+def main(args, params):
+    hp = params["actor"]
+    data = read_parquet(args.advantages, required=("state_id", "state", "action", "eos", "advantage", "ref_logp"))
+    if data.empty:
+        raise _cli.InputError(f"actor: empty dataset {args.advantages}")
+    model, tok = load_policy(args.policy)
+    run = StageRun("actor", params, seed=args.seed, iteration=args.iteration)
+    print(f"actor: {len(data)} (state, action) pairs over {data['state_id'].nunique()} states, beta {hp['beta']}")
+    summary = train_actor(model, tok, data, {**hp, "seed": _chain.chain_seed(args, 4)},
+                          on_log=lambda s, m: run.log_metrics(m, s))
+    final = fit_stats(model, tok, data, hp["beta"], hp["batch_size"])
+    metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}
+    out = Path(args.out)
+    save_checkpoint(model, tok, out / "model")
+    write_json(out / "metrics.json", metrics)
+    print(metrics)
+    run.log_metrics(metrics)
+    run.flush(artifacts=[out / "metrics.json"])
+
+
+if __name__ == "__main__":
+    p = _cli.parser(__doc__)
+    _chain.add_chain_args(p)
+    p.add_argument("--policy", required=True, help="checkpoint of pi_{i-1} (start and reference)")
+    p.add_argument("--advantages", required=True, help="advantages.parquet (with ref_logp)")
+    p.add_argument("--out", required=True, help="output directory (model/ and metrics.json)")
+    _cli.run(main, p)

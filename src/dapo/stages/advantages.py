@@ -1,0 +1,64 @@
+"""advantages: step advantages from the critic, with the paper's filters, and the reference
+log-probs log pi_{i-1}(a|s) computed once and stored with them (paper section 4, steps 4-5).
+
+Writes <out>/advantages.parquet (state_id, state, action, count, terminal, eos, value, advantage,
+ref_logp) and <out>/metrics.json (states and actions kept and dropped). Terminal candidates take the
+verifier's exact reward as their value (the paper leaves them unspecified); an action that ends the
+solution includes the end-of-sequence token in its log-prob.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..advantages import candidate_actions, compute_advantages
+from ..critic import predict_values
+from ..io import read_jsonl, read_parquet, write_json, write_parquet
+from ..logprobs import batched_action_logps
+from ..models import load_critic, load_policy
+from ..tasks import get_task
+from ..tracking import StageRun
+from . import _chain, _cli
+
+
+def main(args, params):
+    hp = params["advantages"]
+    task = get_task(params["data"]["task"])
+    problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
+    states = read_parquet(args.states, required=("state_id", "prompt_id", "prefix"))
+    completions = read_parquet(args.completions, required=("state_id", "k", "completion", "finished"))
+    state_text = {s: task.render_prompt(problems[p]) + x
+                  for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
+    critic, ctok = load_critic(args.critic)
+    candidates = candidate_actions(completions, states, task, problems)
+    data, stats = compute_advantages(candidates, lambda texts: predict_values(critic, ctok, texts, hp["batch_size"]),
+                                     state_text, hp["min_gap"])
+    if data.empty:
+        raise _cli.InputError(f"advantages: every state fell below the gap {hp['min_gap']}; nothing to train on")
+    data.insert(1, "state", data["state_id"].map(state_text))
+    policy, ptok = load_policy(args.reference)
+    data["ref_logp"] = batched_action_logps(policy, ptok, data["state"].tolist(), data["action"].tolist(),
+                                            data["eos"].tolist(), hp["batch_size"]).numpy()
+    out = Path(args.out)
+    write_parquet(out / "advantages.parquet", data)
+    metrics = {f"advantages/{k}": v for k, v in stats.items()}
+    metrics.update({"advantages/abs_mean": float(data["advantage"].abs().mean()),
+                    "advantages/positive_fraction": float((data["advantage"] > 0).mean()),
+                    "advantages/ref_logp_mean": float(data["ref_logp"].mean())})
+    write_json(out / "metrics.json", metrics)
+    print(metrics)
+    run = StageRun("advantages", params, seed=args.seed, iteration=args.iteration)
+    run.log_metrics(metrics)
+    run.flush(artifacts=[out / "metrics.json"])
+
+
+if __name__ == "__main__":
+    p = _cli.parser(__doc__)
+    _chain.add_chain_args(p)
+    p.add_argument("--critic", required=True, help="critic checkpoint of this iteration")
+    p.add_argument("--reference", required=True, help="checkpoint of pi_{i-1} (reference policy)")
+    p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
+    p.add_argument("--states", required=True, help="states.parquet of the complete stage")
+    p.add_argument("--completions", required=True, help="completions.parquet of the complete stage")
+    p.add_argument("--out", required=True, help="output directory")
+    _cli.run(main, p)

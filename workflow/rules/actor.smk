@@ -1,0 +1,22 @@
+rule actor:
+    input:
+        params=PARAMS,
+        policy=policy,
+        advantages=rules.advantages.output.advantages,
+        code=code("stages/actor", "stages/_chain", "actor", "logprobs", "losses", "models"),
+    output:
+        model=directory(f"{ROOT}/actor/{CHAIN}/model"),
+        metrics=f"{ROOT}/actor/{CHAIN}/metrics.json",
+    params:
+        section=config["actor"],
+        out=lambda wc: f"{ROOT}/actor/seed{wc.seed}/iter{wc.iteration}",
+    log:
+        log(f"actor/{CHAIN}"),
+    benchmark:
+        bench(f"actor/{CHAIN}")
+    conda:
+        "../envs/dapo.yaml"
+    shell:
+        "python -m dapo.stages.actor --params {input.params} --seed {wildcards.seed}"
+        " --iteration {wildcards.iteration} --policy {input.policy} --advantages {input.advantages}"
+        " --out {params.out} > {log} 2>&1"

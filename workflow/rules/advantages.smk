@@ -1,0 +1,26 @@
+rule advantages:
+    input:
+        params=PARAMS,
+        critic=rules.critic.output.model,
+        reference=policy,
+        data=f"{ROOT}/data/rl.jsonl",
+        states=rules.complete.output.states,
+        completions=rules.complete.output.completions,
+        code=code("stages/advantages", "stages/_chain", "advantages", "critic", "logprobs", "losses", "models", "tasks/chain_sum"),
+    output:
+        advantages=f"{ROOT}/advantages/{CHAIN}/advantages.parquet",
+        metrics=f"{ROOT}/advantages/{CHAIN}/metrics.json",
+    params:
+        section=config["advantages"],
+        out=lambda wc: f"{ROOT}/advantages/seed{wc.seed}/iter{wc.iteration}",
+    log:
+        log(f"advantages/{CHAIN}"),
+    benchmark:
+        bench(f"advantages/{CHAIN}")
+    conda:
+        "../envs/dapo.yaml"
+    shell:
+        "python -m dapo.stages.advantages --params {input.params} --seed {wildcards.seed}"
+        " --iteration {wildcards.iteration} --critic {input.critic} --reference {input.reference}"
+        " --data {input.data} --states {input.states} --completions {input.completions}"
+        " --out {params.out} > {log} 2>&1"

@@ -1,0 +1,24 @@
+rule complete:
+    input:
+        params=PARAMS,
+        policy=policy,
+        data=f"{ROOT}/data/rl.jsonl",
+        responses=rules.generate.output.responses,
+        code=code("stages/complete", "stages/_chain", "labelling", "losses", "generation", "models", "tasks/chain_sum"),
+    output:
+        states=f"{ROOT}/complete/{CHAIN}/states.parquet",
+        completions=f"{ROOT}/complete/{CHAIN}/completions.parquet",
+        metrics=f"{ROOT}/complete/{CHAIN}/metrics.json",
+    params:
+        section=config["complete"],
+        out=lambda wc: f"{ROOT}/complete/seed{wc.seed}/iter{wc.iteration}",
+    log:
+        log(f"complete/{CHAIN}"),
+    benchmark:
+        bench(f"complete/{CHAIN}")
+    conda:
+        "../envs/dapo.yaml"
+    shell:
+        "python -m dapo.stages.complete --params {input.params} --seed {wildcards.seed}"
+        " --iteration {wildcards.iteration} --policy {input.policy} --data {input.data}"
+        " --responses {input.responses} --out {params.out} > {log} 2>&1"

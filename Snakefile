@@ -12,6 +12,11 @@ configfile: f"params/{config.get('profile', 'default')}.yaml"
 validate(config, "workflow/schemas/params.schema.json")
 
 
+wildcard_constraints:
+    seed=r"\d+",
+    iteration=r"\d+",
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/sft.smk"

@@ -35,7 +35,7 @@ def default():
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda p: p["sft"].update(lrr=1), r"at sft: Additional properties .*'lrr' was unexpected"),
-    (lambda p: p.update(critic={}), r"at <top level>: Additional properties .*'critic'"),
+    (lambda p: p.update(critics={}), r"at <top level>: Additional properties .*'critics'"),
     (lambda p: p["sft"].update(lr="fast"), r"at sft.lr: 'fast' is not of type 'number'"),
     (lambda p: p["sft"].update(steps=0), r"at sft.steps: 0 is less than the minimum of 1"),
     (lambda p: p["data"]["train"].update(colour=1), r"at data.train: .*'colour' was unexpected"),

@@ -10,7 +10,7 @@ advantage gap is below the threshold are dropped.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -64,8 +64,8 @@ def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[str]],
     k_max = int(cand.groupby("state_id").size().max()) if len(cand) else 0
     values = torch.zeros((len(state_ids), k_max), dtype=torch.float64)
     mask = torch.zeros((len(state_ids), k_max), dtype=torch.bool)
-    slot = cand.groupby("state_id").cumcount().to_numpy()
-    rows = cand["state_id"].map(row_of).to_numpy()
+    slot = cand.groupby("state_id").cumcount().to_numpy().copy()  # pandas hands out read-only views
+    rows = cand["state_id"].map(row_of).to_numpy().copy()
     values[rows, slot] = torch.tensor(cand["value"].to_numpy(dtype=np.float64))
     mask[rows, slot] = True
     adv = sibling_mean_advantage(values, mask)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ def critic_quality(pred: np.ndarray, mc: np.ndarray, bins: int = 5) -> dict[str,
         "bce": float(np.mean(-(mc * np.log(p) + (1 - mc) * np.log(1 - p)))),
         "mae": float(np.mean(np.abs(pred - mc))),
         "brier": float(np.mean((pred - mc) ** 2)),
-        "n": int(len(pred)),
+        "n": len(pred),
     }
     which = np.minimum((pred * bins).astype(int), bins - 1)
     out["calibration"] = [

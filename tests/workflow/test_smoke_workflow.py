@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from dapo.io import read_jsonl
-from dapo.models import load_policy
+from dapo.models import load_critic, load_policy
 from helpers import snakemake, workflow_copy
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,55 @@ def test_base_policy_reloads_and_logs(smoke_run):
     assert "sft: 100%" in (out / "logs" / "sft.log").read_text()
 
 
+CHAINS = [(seed, it) for seed in (0, 1) for it in (1, 2)]  # params/smoke.yaml: 2 seeds x 2 iterations
+
+
+def test_responses_are_graded_and_balanced(smoke_run):
+    _, out = smoke_run
+    for seed, it in CHAINS:
+        df = pd.read_parquet(out / "generate" / f"seed{seed}" / f"iter{it}" / "responses.parquet")
+        assert len(df) and df.groupby("prompt_id").size().max() <= 2  # n = 2 kept per prompt
+        assert df["correct"].dtype == bool
+
+
+def test_mc_values_are_fractions_of_n_completions(smoke_run):
+    _, out = smoke_run
+    for seed, it in CHAINS:
+        d = out / "complete" / f"seed{seed}" / f"iter{it}"
+        states = pd.read_parquet(d / "states.parquet")
+        completions = pd.read_parquet(d / "completions.parquet")
+        assert states["mc_value"].between(0, 1).all() and not states["mc_value"].isna().any()
+        assert (completions.groupby("state_id").size() == 4).all()  # N = 4
+        recomputed = completions.groupby("state_id")["correct"].mean()
+        assert (recomputed.loc[states["state_id"]].to_numpy() == states["mc_value"].to_numpy()).all()
+        assert not states.duplicated(["prompt_id", "prefix"]).any()
+        assert json.loads((d / "metrics.json").read_text())["complete/completions_per_second"] > 0
+
+
+def test_advantages_are_centred_per_state_with_reference_logps(smoke_run):
+    _, out = smoke_run
+    for seed, it in CHAINS:
+        adv = pd.read_parquet(out / "advantages" / f"seed{seed}" / f"iter{it}" / "advantages.parquet")
+        assert len(adv) and not adv.isna().any().any()
+        weighted = (adv["count"] * adv["advantage"]).groupby(adv["state_id"]).sum()
+        assert weighted.abs().max() < 1e-9
+        assert not adv.duplicated(["state_id", "action"]).any()
+        assert (adv["ref_logp"] < 0).all()
+
+
+def test_critic_and_actor_checkpoints_reload(smoke_run):
+    _, out = smoke_run
+    for seed, it in CHAINS:
+        critic, _ = load_critic(out / "critic" / f"seed{seed}" / f"iter{it}" / "model")
+        assert critic.config.num_labels == 1
+        actor, _ = load_policy(out / "actor" / f"seed{seed}" / f"iter{it}" / "model")
+        metrics = json.loads((out / "actor" / f"seed{seed}" / f"iter{it}" / "metrics.json").read_text())
+        assert metrics["actor/steps"] >= 1 and np.isfinite(metrics["actor/final_loss"])
+        assert actor.config.model_type == "llama"
+    critic = json.loads((out / "critic" / "seed0" / "iter1" / "metrics.json").read_text())
+    assert {"critic/val_bce", "critic/val_mae", "critic/val_brier", "critic/val_calibration"} <= set(critic)
+
+
 def test_evaluation_records_and_table(smoke_run):
     _, out = smoke_run
     records = read_jsonl(out / "evaluate" / "base" / "chain_sum.jsonl", required=("response", "correct"))
@@ -42,12 +92,15 @@ def test_evaluation_records_and_table(smoke_run):
     summary = json.loads((out / "evaluate" / "base" / "chain_sum.json").read_text())
     assert summary["accuracy"] == sum(r["correct"] for r in records) / 12
     table = pd.read_csv(out / "tables" / "main.csv")
-    assert table["model"].tolist() == ["base"]
+    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2"]
+    assert table["seeds"].tolist() == [1, 2, 2]
     assert list(table.columns) == ["model", "seeds", "chain_sum", "chain_sum_std", "chain_sum_n",
                                    "chain_sum_long", "chain_sum_long_std", "chain_sum_long_n"]
     assert table.loc[0, "chain_sum"] == pytest.approx(100 * summary["accuracy"], abs=0.01)
     assert (out / "figures" / "main.png").read_bytes()[:4] == b"\x89PNG"
-    for rule in ("data", "sft", "evaluate/base", "tables"):
+    for rule in ("data", "sft", "evaluate/base", "evaluate/dapo-iter2-seed1", "tables",
+                 *(f"{stage}/seed{seed}/iter{it}" for stage in ("generate", "complete", "critic", "advantages", "actor")
+                   for seed, it in CHAINS)):
         assert (out / "benchmarks" / f"{rule}.tsv").is_file()
 
 
@@ -57,7 +110,11 @@ def test_every_stage_is_in_mlflow(smoke_run):
     repo, _ = smoke_run
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"])
-    assert sorted(runs["tags.stage"]) == ["data", "evaluate", "sft", "tables"]
+    assert runs["tags.stage"].value_counts().to_dict() == {
+        "evaluate": 5, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
+        "data": 1, "sft": 1, "tables": 1}
+    chain = runs[runs["tags.stage"] == "actor"]
+    assert sorted(zip(chain["tags.seed"], chain["tags.iteration"])) == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2")]
     assert set(runs["status"]) == {"FINISHED"}
 
 

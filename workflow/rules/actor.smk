@@ -1,6 +1,5 @@
 rule actor:
     input:
-        params=PARAMS,
         policy=policy,
         advantages=rules.advantages.output.advantages,
         code=code("stages/actor", "stages/_chain", "actor", "logprobs", "losses", "models"),
@@ -8,8 +7,9 @@ rule actor:
         model=directory(f"{ROOT}/actor/{CHAIN}/model"),
         metrics=f"{ROOT}/actor/{CHAIN}/metrics.json",
     params:
+        file=PARAMS,
         section=config["actor"],
-        out=lambda wc: f"{ROOT}/actor/seed{wc.seed}/iter{wc.iteration}",
+        out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"actor/{CHAIN}"),
     benchmark:
@@ -17,6 +17,6 @@ rule actor:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.actor --params {input.params} --seed {wildcards.seed}"
+        "python -m dapo.stages.actor --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --policy {input.policy} --advantages {input.advantages}"
         " --out {params.out} > {log} 2>&1"

@@ -1,6 +1,5 @@
 rule advantages:
     input:
-        params=PARAMS,
         critic=rules.critic.output.model,
         reference=policy,
         data=f"{ROOT}/data/rl.jsonl",
@@ -11,8 +10,9 @@ rule advantages:
         advantages=f"{ROOT}/advantages/{CHAIN}/advantages.parquet",
         metrics=f"{ROOT}/advantages/{CHAIN}/metrics.json",
     params:
-        section=config["advantages"],
-        out=lambda wc: f"{ROOT}/advantages/seed{wc.seed}/iter{wc.iteration}",
+        file=PARAMS,
+        section={"advantages": config["advantages"], "task": config["data"]["task"]},
+        out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"advantages/{CHAIN}"),
     benchmark:
@@ -20,7 +20,7 @@ rule advantages:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.advantages --params {input.params} --seed {wildcards.seed}"
+        "python -m dapo.stages.advantages --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --critic {input.critic} --reference {input.reference}"
         " --data {input.data} --states {input.states} --completions {input.completions}"
         " --out {params.out} > {log} 2>&1"

@@ -1,5 +1,7 @@
 # Shared names of the workflow: the profile's params file, its results root, the benchmarks, and
-# the code each rule depends on (Snakemake does not see edits to modules a stage only imports).
+# the code each job depends on (Snakemake does not see edits to modules a stage only imports).
+# The params file is not an input of any rule; each rule's `params: section=` holds the keys its stage
+# reads, so Snakemake's params trigger reruns exactly the rules whose sections changed.
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -14,7 +16,7 @@ LIB = "src/dapo"
 
 
 def code(*modules):
-    """Source files a rule depends on: its stage CLI plus the library modules it calls."""
+    """Source files of a job (its stage CLI and the library modules it calls)."""
     return [f"{LIB}/{m}.py" for m in ("params", "io", "tracking", "stages/_cli", *modules)]
 
 
@@ -30,11 +32,23 @@ ITERATIONS = list(range(1, config["iterations"] + 1))
 CHAIN = "seed{seed}/iter{iteration}"
 
 
-wildcard_constraints:
-    seed=r"\d+",
-    iteration=r"\d+",
-
-
 def dapo_model(seed, iteration):
     """Name of pi_iteration of chain `seed` in evaluations and tables."""
     return f"dapo-iter{iteration}-seed{seed}"
+
+
+def policy(wc):
+    """pi_{i-1}: the base policy in iteration 1, the previous actor afterwards."""
+    i = int(wc.iteration)
+    if i == 1:
+        return rules.sft.output.model
+    return rules.actor.output.model.format(seed=wc.seed, iteration=i - 1)
+
+
+def critic_init(wc):
+    """Iteration 1 starts from critic.init ('sft' = the base policy); later ones warm-start."""
+    i = int(wc.iteration)
+    if i > 1:
+        return rules.critic.output.model.format(seed=wc.seed, iteration=i - 1)
+    init = config["critic"]["init"]
+    return rules.sft.output.model if init == "sft" else init

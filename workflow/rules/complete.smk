@@ -1,6 +1,5 @@
 rule complete:
     input:
-        params=PARAMS,
         policy=policy,
         data=f"{ROOT}/data/rl.jsonl",
         responses=rules.generate.output.responses,
@@ -10,8 +9,9 @@ rule complete:
         completions=f"{ROOT}/complete/{CHAIN}/completions.parquet",
         metrics=f"{ROOT}/complete/{CHAIN}/metrics.json",
     params:
-        section=config["complete"],
-        out=lambda wc: f"{ROOT}/complete/seed{wc.seed}/iter{wc.iteration}",
+        file=PARAMS,
+        section={"complete": config["complete"], "task": config["data"]["task"]},
+        out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"complete/{CHAIN}"),
     benchmark:
@@ -19,6 +19,6 @@ rule complete:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.complete --params {input.params} --seed {wildcards.seed}"
+        "python -m dapo.stages.complete --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --policy {input.policy} --data {input.data}"
         " --responses {input.responses} --out {params.out} > {log} 2>&1"

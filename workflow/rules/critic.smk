@@ -1,15 +1,5 @@
-def critic_init(wc):
-    """Iteration 1 starts from critic.init ('sft' = the base policy); later ones warm-start."""
-    i = int(wc.iteration)
-    if i > 1:
-        return rules.critic.output.model.format(seed=wc.seed, iteration=i - 1)
-    init = config["critic"]["init"]
-    return rules.sft.output.model if init == "sft" else init
-
-
 rule critic:
     input:
-        params=PARAMS,
         init=critic_init,
         data=f"{ROOT}/data/rl.jsonl",
         states=rules.complete.output.states,
@@ -18,8 +8,9 @@ rule critic:
         model=directory(f"{ROOT}/critic/{CHAIN}/model"),
         metrics=f"{ROOT}/critic/{CHAIN}/metrics.json",
     params:
-        section=config["critic"],
-        out=lambda wc: f"{ROOT}/critic/seed{wc.seed}/iter{wc.iteration}",
+        file=PARAMS,
+        section={"critic": config["critic"], "task": config["data"]["task"]},
+        out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"critic/{CHAIN}"),
     benchmark:
@@ -27,6 +18,6 @@ rule critic:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.critic --params {input.params} --seed {wildcards.seed}"
+        "python -m dapo.stages.critic --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --init {input.init} --data {input.data}"
         " --states {input.states} --out {params.out} > {log} 2>&1"

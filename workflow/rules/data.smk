@@ -1,12 +1,12 @@
 rule data:
     input:
-        params=PARAMS,
         code=code("stages/data", "data", "tasks/__init__", "tasks/base", "tasks/chain_sum"),
     output:
         expand("{root}/data/{split}.jsonl", root=ROOT, split=SPLITS + BENCHMARKS),
     params:
+        file=PARAMS,
         section=config["data"],
-        out=f"{ROOT}/data",
+        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         log("data"),
     benchmark:
@@ -14,4 +14,4 @@ rule data:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.data --params {input.params} --out {params.out} > {log} 2>&1"
+        "python -m dapo.stages.data --params {params.file} --out {params.out} > {log} 2>&1"

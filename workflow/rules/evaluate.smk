@@ -6,7 +6,6 @@ MODELS = {"base": rules.sft.output.model} | {
 
 rule evaluate:
     input:
-        params=PARAMS,
         model=lambda wc: MODELS[wc.model],
         data=expand("{root}/data/{bench}.jsonl", root=ROOT, bench=BENCHMARKS),
         code=code("stages/evaluate", "evaluation", "generation", "models", "tasks/chain_sum"),
@@ -14,9 +13,10 @@ rule evaluate:
         records=expand("{root}/evaluate/{{model}}/{bench}.jsonl", root=ROOT, bench=BENCHMARKS),
         summaries=expand("{root}/evaluate/{{model}}/{bench}.json", root=ROOT, bench=BENCHMARKS),
     params:
-        section=config["evaluate"],
-        data_dir=f"{ROOT}/data",
-        out=lambda wc: f"{ROOT}/evaluate/{wc.model}",
+        file=PARAMS,
+        section={"evaluate": config["evaluate"], "task": config["data"]["task"]},
+        data_dir=lambda wc, input: os.path.dirname(input.data[0]),
+        out=lambda wc, output: os.path.dirname(output.summaries[0]),
     wildcard_constraints:
         model="|".join(MODELS),
     log:
@@ -26,5 +26,5 @@ rule evaluate:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.evaluate --params {input.params} --model {input.model}"
+        "python -m dapo.stages.evaluate --params {params.file} --model {input.model}"
         " --name {wildcards.model} --data-dir {params.data_dir} --out {params.out} > {log} 2>&1"

@@ -1,12 +1,12 @@
 rule sft:
     input:
-        params=PARAMS,
         data=f"{ROOT}/data/sft.jsonl",
         code=code("stages/sft", "sft", "models", "tasks/chain_sum"),
     output:
         model=directory(f"{ROOT}/sft/model"),
         metrics=f"{ROOT}/sft/metrics.json",
     params:
+        file=PARAMS,
         section={"model": config["model"], "sft": config["sft"]},
     threads: workflow.cores  # nothing else can run while pi_0 trains; Snakemake sets OMP_NUM_THREADS from this
     log:
@@ -16,5 +16,5 @@ rule sft:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.sft --params {input.params} --data {input.data}"
+        "python -m dapo.stages.sft --params {params.file} --data {input.data}"
         " --out {output.model} --metrics {output.metrics} > {log} 2>&1"

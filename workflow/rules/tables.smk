@@ -4,7 +4,6 @@ TABLE_MODELS = ["base"] + [f"dapo-iter{i}" for i in ITERATIONS]
 
 rule tables:
     input:
-        params=PARAMS,
         summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
         code=code("stages/tables", "tables"),
     output:
@@ -12,6 +11,8 @@ rule tables:
         markdown=f"{ROOT}/tables/main.md",
         figure=f"{ROOT}/figures/main.png",
     params:
+        file=PARAMS,
+        section={"benchmarks": BENCHMARKS},
         models=" ".join(TABLE_MODELS),
     log:
         log("tables"),
@@ -20,5 +21,5 @@ rule tables:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.tables --params {input.params} --summaries {input.summaries}"
+        "python -m dapo.stages.tables --params {params.file} --summaries {input.summaries}"
         " --models {params.models} --out {output.table} --figure {output.figure} > {log} 2>&1"

@@ -1,0 +1,40 @@
+import random
+
+import pandas as pd
+import pytest
+
+from dapo.actor import fit_stats, state_batches, train_actor
+from dapo.logprobs import batched_action_logps
+
+
+def test_state_batches_keep_each_state_whole():
+    sids = [5, 5, 7, 9, 9, 9, 7, 11]
+    batches = state_batches(sids, 2, random.Random(0))
+    assert sorted(r for b in batches for r in b) == list(range(8))
+    assert len(batches) == 2
+    for b in batches:
+        assert len({sids[r] for r in b}) <= 2
+    # every state's rows sit in exactly one batch
+    for sid in set(sids):
+        holders = [i for i, b in enumerate(batches) if any(sids[r] == sid for r in b)]
+        assert len(holders) == 1
+        assert sorted(r for r in batches[holders[0]] if sids[r] == sid) == [r for r, s in enumerate(sids) if s == sid]
+
+
+def test_actor_moves_log_ratios_toward_advantage_over_beta(tiny_policy, char_tokenizer):
+    states = ["Q: 1 + 2\n"] * 2 + ["Q: 4 - 1\n"] * 2
+    actions = ["1 + 2 = 3\n", "1 + 2 = 4\n", "A: 3", "A: 5"]
+    eos = [False, False, True, True]
+    ref = batched_action_logps(tiny_policy, char_tokenizer, states, actions, eos, 4).numpy()
+    data = pd.DataFrame({"state_id": [0, 0, 1, 1], "state": states, "action": actions, "eos": eos,
+                         "advantage": [0.3, -0.3, 0.2, -0.2], "ref_logp": ref})
+    before = fit_stats(tiny_policy, char_tokenizer, data, beta=0.1, batch_size=4)
+    assert before["log_ratio"] == pytest.approx(0.0, abs=1e-5)  # the policy is its own reference
+    hp = {"beta": 0.1, "lr": 3e-3, "epochs": 40, "states_per_batch": 2, "warmup_steps": 0, "max_grad_norm": 10.0,
+              "seed": 0, "log_every": 10}
+    summary = train_actor(tiny_policy, char_tokenizer, data, hp, progress=False)
+    after = fit_stats(tiny_policy, char_tokenizer, data, beta=0.1, batch_size=4)
+    assert summary["actor/steps"] == 40
+    assert after["loss"] < 0.1 * before["loss"]
+    assert after["sign_agreement"] == 1.0
+    assert after["log_ratio_pos"] > 1.0 and after["log_ratio_neg"] < -1.0  # targets are +-2 and +-3

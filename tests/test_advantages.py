@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import problem
+from dapo.advantages import candidate_actions, compute_advantages
+
+
+def test_candidates_are_first_steps_and_terminal_ones_take_the_verifier_reward(task):
+    states = pd.DataFrame({"state_id": [0], "prompt_id": ["t-0"], "prefix": ["1 + 2 = 3\n"]})
+    completions = pd.DataFrame({"state_id": [0, 0, 0], "k": [0, 1, 2],
+                                "completion": ["A: 3", "A: 4", "3 + 0 = 3\nA: 3"],
+                                "finished": [True, True, True]})
+    cand = candidate_actions(completions, states, task, {"t-0": problem("1 + 2", "3")})
+    assert cand["action"].tolist() == ["A: 3", "A: 4", "3 + 0 = 3\n"]
+    assert cand["terminal"].tolist() == [True, True, False]
+    assert cand["eos"].tolist() == [True, True, False]
+    assert cand["reward"].tolist()[:2] == [1.0, 0.0] and np.isnan(cand["reward"].iloc[2])
+
+
+def test_compute_advantages_by_hand():
+    """State 0: candidates x, x, y (critic 0.5, 0.1) and a terminal one with reward 1.
+    Values (0.5, 0.5, 0.1, 1.0), mean 0.525 -> A(x) = -0.025 (count 2), A(y) = -0.425,
+    A(end) = 0.475; gap 0.9 -> kept. State 1: p, q with values 0.30, 0.35 -> A = -0.025, 0.025;
+    gap 0.05 < 0.1 -> dropped."""
+    cand = pd.DataFrame({
+        "state_id": [0, 0, 0, 0, 1, 1], "k": [0, 1, 2, 3, 0, 1],
+        "action": ["x\n", "x\n", "y\n", "A: 1", "p\n", "q\n"],
+        "terminal": [False, False, False, True, False, False],
+        "eos": [False, False, False, True, False, False],
+        "reward": [np.nan, np.nan, np.nan, 1.0, np.nan, np.nan]})
+    critic = {"S0x\n": 0.5, "S0y\n": 0.1, "S1p\n": 0.30, "S1q\n": 0.35}
+    calls = []
+
+    def value_fn(texts):
+        calls.append(texts)
+        return np.array([critic[t] for t in texts])
+
+    kept, stats = compute_advantages(cand, value_fn, {0: "S0", 1: "S1"}, min_gap=0.1)
+    assert len(calls) == 1 and sorted(calls[0]) == ["S0x\n", "S0y\n", "S1p\n", "S1q\n"]  # unique pairs once
+    assert kept["action"].tolist() == ["A: 1", "x\n", "y\n"]
+    assert kept["count"].tolist() == [1, 2, 1]
+    assert kept["advantage"].tolist() == pytest.approx([0.475, -0.025, -0.425])
+    assert kept["value"].tolist() == pytest.approx([1.0, 0.5, 0.1])
+    assert (kept["count"] * kept["advantage"]).sum() == pytest.approx(0.0)  # centred over the N samples
+    assert stats == {"states": 2, "states_kept": 1, "states_dropped": 1, "unique_actions": 5,
+                     "actions_kept": 3, "terminal_actions_kept": 1}

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from conftest import problem
-from dapo.advantages import candidate_actions, compute_advantages
+from dapo.advantages import candidate_actions, compute_advantages, pad_by_state
 
 
 def test_candidates_are_first_steps_and_terminal_ones_take_the_verifier_reward(task):
@@ -45,3 +45,13 @@ def test_compute_advantages_by_hand():
     assert (kept["count"] * kept["advantage"]).sum() == pytest.approx(0.0)  # centred over the N samples
     assert stats == {"states": 2, "states_kept": 1, "states_dropped": 1, "unique_actions": 5,
                      "actions_kept": 3, "terminal_actions_kept": 1}
+
+
+def test_pad_by_state_lays_candidates_out_per_state_in_input_order():
+    state_id = pd.Series([7, 3, 7, 7])
+    value = pd.Series([0.1, 0.2, 0.3, 0.4])
+    ids, values, mask, (rows, slot) = pad_by_state(state_id, value)
+    assert ids == [3, 7]
+    assert values.tolist() == [[0.2, 0.0, 0.0], [0.1, 0.3, 0.4]]
+    assert mask.tolist() == [[True, False, False], [True, True, True]]
+    assert values[rows, slot].tolist() == value.tolist()

@@ -15,12 +15,12 @@ from typing import Any
 
 import pandas as pd
 import torch
-from accelerate import Accelerator
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_constant_schedule_with_warmup
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .logprobs import action_logps
 from .losses import dapo_loss
+from .training import Optimiser
 
 
 def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Random) -> list[list[int]]:
@@ -41,10 +41,8 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
 
     hp: beta, lr, epochs, states_per_batch, warmup_steps, max_grad_norm, seed, log_every.
     """
-    accelerator = Accelerator()
-    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.0)
-    sched = get_constant_schedule_with_warmup(opt, hp["warmup_steps"])
-    model, opt, sched = accelerator.prepare(model, opt, sched)
+    optim = Optimiser(model, hp["lr"], 0.0, hp["warmup_steps"], hp["max_grad_norm"], name="actor")
+    model = optim.model
     model.train()
     rng = random.Random(hp["seed"])
     states, actions = data["state"].tolist(), data["action"].tolist()
@@ -60,13 +58,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
                                  [eos[i] for i in idx])
             losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"])
             loss = losses.mean()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"actor: non-finite loss {loss.item()} at step {step + 1}")
-            accelerator.backward(loss)
-            grad_norm = accelerator.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            grad_norm = optim.step(loss)
             step += 1
             bar.update(1)
             row = {"actor/loss": loss.item(), "actor/grad_norm": float(grad_norm),

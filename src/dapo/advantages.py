@@ -41,6 +41,25 @@ def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Tas
     return pd.DataFrame(rows)
 
 
+def pad_by_state(state_id: pd.Series, value: pd.Series) -> tuple[list[int], torch.Tensor, torch.Tensor,
+                                                                 tuple[np.ndarray, np.ndarray]]:
+    """Candidate values laid out as (S, K) for the batched equations, padded where a state has fewer.
+
+    Returns the sorted state ids (row order), values (S, K) float64, mask (S, K) bool, and the
+    (row, slot) index of every input row, so per-candidate results can be read back.
+    """
+    state_ids = sorted(state_id.unique())
+    row_of = {s: i for i, s in enumerate(state_ids)}
+    k_max = int(state_id.value_counts().max()) if len(state_id) else 0
+    values = torch.zeros((len(state_ids), k_max), dtype=torch.float64)
+    mask = torch.zeros((len(state_ids), k_max), dtype=torch.bool)
+    slot = state_id.groupby(state_id).cumcount().to_numpy().copy()  # pandas hands out read-only views
+    rows = state_id.map(row_of).to_numpy().copy()
+    values[rows, slot] = torch.tensor(value.to_numpy(dtype=np.float64))
+    mask[rows, slot] = True
+    return state_ids, values, mask, (rows, slot)
+
+
 def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[str]], np.ndarray],
                        state_text: dict[int, str], min_gap: float) -> tuple[pd.DataFrame, dict[str, int]]:
     """Advantages of the unique candidate actions of every state, after the gap filter.
@@ -58,16 +77,7 @@ def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[str]],
         mask = ~cand["terminal"]
         cand.loc[mask, "value"] = [lookup[(s, a)] for s, a in zip(cand.loc[mask, "state_id"], cand.loc[mask, "action"])]
 
-    # pad to (S, K) for the batched equations
-    state_ids = sorted(cand["state_id"].unique())
-    row_of = {s: i for i, s in enumerate(state_ids)}
-    k_max = int(cand.groupby("state_id").size().max()) if len(cand) else 0
-    values = torch.zeros((len(state_ids), k_max), dtype=torch.float64)
-    mask = torch.zeros((len(state_ids), k_max), dtype=torch.bool)
-    slot = cand.groupby("state_id").cumcount().to_numpy().copy()  # pandas hands out read-only views
-    rows = cand["state_id"].map(row_of).to_numpy().copy()
-    values[rows, slot] = torch.tensor(cand["value"].to_numpy(dtype=np.float64))
-    mask[rows, slot] = True
+    state_ids, values, mask, (rows, slot) = pad_by_state(cand["state_id"], cand["value"])
     adv = sibling_mean_advantage(values, mask)
     keep_state = advantage_gap_keep(adv, mask, min_gap)
     cand["advantage"] = adv[rows, slot].numpy()

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_constant_schedule_with_warmup
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .losses import critic_bce_loss
+from .training import Optimiser
 
 
 def split_by_prompt(prompt_ids: list[str], val_fraction: float, seed: int) -> np.ndarray:
@@ -73,10 +73,8 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
 
     hp: epochs, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
     """
-    accelerator = Accelerator()
-    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-    sched = get_constant_schedule_with_warmup(opt, hp["warmup_steps"])
-    model, opt, sched = accelerator.prepare(model, opt, sched)
+    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], max_grad_norm=1.0, name="critic")
+    model = optim.model
     model.train()
     rng = random.Random(hp["seed"])
     order = list(range(len(texts)))
@@ -91,13 +89,7 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
             idx = order[b:b + hp["batch_size"]]
             logits = _logits(model, tokenizer, [texts[i] for i in idx])
             loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"critic: non-finite loss {loss.item()} at step {step + 1}")
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            optim.step(loss)
             step += 1
             recent.append(loss.item())
             bar.update(1)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from accelerate import Accelerator
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_cosine_schedule_with_warmup
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from .training import Optimiser
 
 IGNORE = -100
 
@@ -53,29 +54,20 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
 
     hp: steps, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
     """
-    accelerator = Accelerator()
     g = torch.Generator().manual_seed(hp["seed"])
-    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"],
-                            betas=(0.9, 0.95))
-    sched = get_cosine_schedule_with_warmup(opt, hp["warmup_steps"], hp["steps"])
-    model, opt, sched = accelerator.prepare(model, opt, sched)
+    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], max_grad_norm=1.0, name="sft",
+                      total_steps=hp["steps"], betas=(0.9, 0.95))
+    model = optim.model
     model.train()
     start, tokens, recent = time.time(), 0, []
     bar = tqdm(range(1, hp["steps"] + 1), desc="sft", unit="step", disable=not progress, mininterval=5)
     for step in bar:
         idx = torch.randint(len(examples), (hp["batch_size"],), generator=g).tolist()
         batch = collate([examples[i] for i in idx], pad_id)
-        out = model(input_ids=batch.input_ids.to(accelerator.device),
-                    attention_mask=batch.attention_mask.to(accelerator.device),
-                    labels=batch.labels.to(accelerator.device))
-        loss = out.loss
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"sft: non-finite loss {loss.item()} at step {step}")
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        loss = model(input_ids=batch.input_ids.to(optim.device),
+                     attention_mask=batch.attention_mask.to(optim.device),
+                     labels=batch.labels.to(optim.device)).loss
+        optim.step(loss)
         tokens += int(batch.attention_mask.sum())
         recent.append(loss.item())
         if step % hp["log_every"] == 0 or step == hp["steps"]:
@@ -83,7 +75,7 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
             recent = []
             bar.set_postfix(loss=f"{mean:.4f}")
             if on_log:
-                on_log(step, {"sft/loss": mean, "sft/lr": sched.get_last_lr()[0]})
+                on_log(step, {"sft/loss": mean, "sft/lr": optim.lr})
     elapsed = time.time() - start
     model.eval()
     return {"sft/train_seconds": elapsed, "sft/tokens_per_second": tokens / elapsed,

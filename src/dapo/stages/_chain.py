@@ -1,6 +1,12 @@
-"""Arguments shared by the stages of one DAPO chain (one seed, one iteration)."""
+"""Arguments and endings shared by the stages of one DAPO chain (one seed, one iteration)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..io import write_json
+from ..tracking import StageRun
 
 
 def add_chain_args(p) -> None:
@@ -11,3 +17,17 @@ def add_chain_args(p) -> None:
 def chain_seed(args, stage_offset: int) -> int:
     """A distinct, reproducible seed per (stage, chain seed, iteration)."""
     return 1_000_003 * args.seed + 1_009 * args.iteration + stage_offset
+
+
+def start_run(stage: str, params: dict[str, Any], args) -> StageRun:
+    """The stage's MLflow run, tagged with the chain's seed and iteration."""
+    return StageRun(stage, params, seed=args.seed, iteration=args.iteration)
+
+
+def finish(run: StageRun, out: Path, metrics: dict[str, Any]) -> None:
+    """Write <out>/metrics.json (the DVC-tracked record), print and log its scalar metrics."""
+    write_json(out / "metrics.json", metrics)
+    scalars = {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}
+    print(scalars)
+    run.log_metrics(scalars)
+    run.flush(artifacts=[out / "metrics.json"])

@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..actor import fit_stats, train_actor
-from ..io import read_parquet, write_json
+from ..io import read_parquet
 from ..models import load_policy, save_checkpoint
-from ..tracking import StageRun
 from . import _chain, _cli
 
 
@@ -24,7 +23,7 @@ def main(args, params):
     if data.empty:
         raise _cli.InputError(f"actor: empty dataset {args.advantages}")
     model, tok = load_policy(args.policy)
-    run = StageRun("actor", params, seed=args.seed, iteration=args.iteration)
+    run = _chain.start_run("actor", params, args)
     print(f"actor: {len(data)} (state, action) pairs over {data['state_id'].nunique()} states, beta {hp['beta']}")
     summary = train_actor(model, tok, data, {**hp, "seed": _chain.chain_seed(args, 4)},
                           on_log=lambda s, m: run.log_metrics(m, s))
@@ -32,10 +31,7 @@ def main(args, params):
     metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
-    write_json(out / "metrics.json", metrics)
-    print(metrics)
-    run.log_metrics(metrics)
-    run.flush(artifacts=[out / "metrics.json"])
+    _chain.finish(run, out, metrics)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from ..advantages import candidate_actions, compute_advantages
 from ..critic import predict_values
-from ..io import read_jsonl, read_parquet, write_json, write_parquet
+from ..io import read_jsonl, read_parquet, write_parquet
 from ..logprobs import batched_action_logps
 from ..models import load_critic, load_policy
 from ..tasks import get_task
-from ..tracking import StageRun
 from . import _chain, _cli
 
 
@@ -45,11 +44,7 @@ def main(args, params):
     metrics.update({"advantages/abs_mean": float(data["advantage"].abs().mean()),
                     "advantages/positive_fraction": float((data["advantage"] > 0).mean()),
                     "advantages/ref_logp_mean": float(data["ref_logp"].mean())})
-    write_json(out / "metrics.json", metrics)
-    print(metrics)
-    run = StageRun("advantages", params, seed=args.seed, iteration=args.iteration)
-    run.log_metrics(metrics)
-    run.flush(artifacts=[out / "metrics.json"])
+    _chain.finish(_chain.start_run("advantages", params, args), out, metrics)
 
 
 if __name__ == "__main__":

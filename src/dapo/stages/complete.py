@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..generation import HFGenerator, Sampling
-from ..io import read_jsonl, read_parquet, write_json, write_parquet
+from ..io import read_jsonl, read_parquet, write_parquet
 from ..labelling import enumerate_states, label_states
 from ..models import load_policy
 from ..tasks import get_task
-from ..tracking import StageRun
 from . import _chain, _cli
 
 
@@ -35,11 +34,7 @@ def main(args, params):
     write_parquet(out / "states.parquet", labelled)
     write_parquet(out / "completions.parquet", completions)
     metrics = {f"complete/{k}": v for k, v in stats.items()}
-    write_json(out / "metrics.json", metrics)
-    print(metrics)
-    run = StageRun("complete", params, seed=args.seed, iteration=args.iteration)
-    run.log_metrics(metrics)
-    run.flush(artifacts=[out / "metrics.json"])
+    _chain.finish(_chain.start_run("complete", params, args), out, metrics)
 
 
 if __name__ == "__main__":

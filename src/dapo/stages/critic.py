@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..critic import critic_quality, predict_values, split_by_prompt, train_critic
-from ..io import read_jsonl, read_parquet, write_json
+from ..io import read_jsonl, read_parquet
 from ..models import load_critic, save_checkpoint
 from ..tasks import get_task
-from ..tracking import StageRun
 from . import _chain, _cli
 
 
@@ -30,18 +29,18 @@ def main(args, params):
     train = [i for i in range(len(texts)) if not held[i]]
     if not train:
         raise _cli.InputError(f"critic: no training states in {args.states}")
+    held_texts = [t for t, h in zip(texts, held) if h]
     model, tok = load_critic(args.init)
-    run = StageRun("critic", params, seed=args.seed, iteration=args.iteration)
-    print(f"critic: {len(train)} training states, {int(held.sum())} held out, init {args.init}")
-    before = critic_quality(predict_values(model, tok, [texts[i] for i in range(len(texts)) if held[i]],
-                                           hp["batch_size"]), labels[held]) if held.any() else None
+    run = _chain.start_run("critic", params, args)
+    print(f"critic: {len(train)} training states, {len(held_texts)} held out, init {args.init}")
+    before = critic_quality(predict_values(model, tok, held_texts, hp["batch_size"]), labels[held]) if held_texts else None
     summary = train_critic(model, tok, [texts[i] for i in train], labels[train],
                            {**hp, "seed": _chain.chain_seed(args, 3)},
                            on_log=lambda s, m: run.log_metrics(m, s))
     metrics = dict(summary)
-    if held.any():
-        after = critic_quality(predict_values(model, tok, [texts[i] for i in range(len(texts)) if held[i]],
-                                              hp["batch_size"]), labels[held], hp["calibration_bins"])
+    if held_texts:
+        after = critic_quality(predict_values(model, tok, held_texts, hp["batch_size"]), labels[held],
+                               hp["calibration_bins"])
         metrics.update({f"critic/val_{k}": after[k] for k in ("bce", "mae", "brier", "n")})
         metrics.update({f"critic/val_{k}_at_init": before[k] for k in ("bce", "mae", "brier")})
         metrics["critic/val_calibration"] = after["calibration"]
@@ -50,10 +49,7 @@ def main(args, params):
         metrics.update({f"critic/val_{k}_constant": const[k] for k in ("bce", "mae", "brier")})
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
-    write_json(out / "metrics.json", metrics)
-    print({k: v for k, v in metrics.items() if k != "critic/val_calibration"})
-    run.log_metrics({k: v for k, v in metrics.items() if not isinstance(v, list)})
-    run.flush(artifacts=[out / "metrics.json"])
+    _chain.finish(run, out, metrics)
 
 
 if __name__ == "__main__":

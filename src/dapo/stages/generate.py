@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..generation import HFGenerator, Sampling
-from ..io import read_jsonl, write_json, write_parquet
+from ..io import read_jsonl, write_parquet
 from ..labelling import generate_responses
 from ..models import load_policy
 from ..tasks import get_task
-from ..tracking import StageRun
 from . import _chain, _cli
 
 
@@ -34,11 +33,7 @@ def main(args, params):
     out = Path(args.out)
     write_parquet(out / "responses.parquet", df)
     metrics = {f"generate/{k}": v for k, v in stats.items()}
-    write_json(out / "metrics.json", metrics)
-    print(metrics)
-    run = StageRun("generate", params, seed=args.seed, iteration=args.iteration)
-    run.log_metrics(metrics)
-    run.flush(artifacts=[out / "metrics.json"])
+    _chain.finish(_chain.start_run("generate", params, args), out, metrics)
 
 
 if __name__ == "__main__":

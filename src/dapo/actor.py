@@ -51,7 +51,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     ref = torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32)
     n_batches = math.ceil(len(set(sids)) / hp["states_per_batch"])
     bar = tqdm(total=hp["epochs"] * n_batches, desc="actor", unit="step", disable=not progress, mininterval=5)
-    step, window, start, first = 0, [], time.time(), None
+    window, start, first = [], time.time(), None
     for _ in range(hp["epochs"]):
         for idx in state_batches(sids, hp["states_per_batch"], rng):
             logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
@@ -59,21 +59,20 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
             losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"])
             loss = losses.mean()
             grad_norm = optim.step(loss)
-            step += 1
             bar.update(1)
             row = {"actor/loss": loss.item(), "actor/grad_norm": float(grad_norm),
                    **{f"actor/{k}": float(v) for k, v in stats.items()}}
             first = first or row
             window.append(row)
-            if step % hp["log_every"] == 0:
+            if optim.steps % hp["log_every"] == 0:
                 mean = {k: sum(r[k] for r in window) / len(window) for k in row}
                 if on_log:
-                    on_log(step, mean)
+                    on_log(optim.steps, mean)
                 bar.set_postfix(loss=f"{mean['actor/loss']:.3g}", sign=f"{mean['actor/sign_agreement']:.2f}")
                 window = []
     bar.close()
     model.eval()
-    return {"actor/steps": step, "actor/train_seconds": time.time() - start,
+    return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start,
             "actor/first_loss": first["actor/loss"] if first else float("nan")}
 
 

@@ -80,7 +80,7 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
     order = list(range(len(texts)))
     y = torch.tensor(labels, dtype=torch.float32)
     steps_per_epoch = math.ceil(len(order) / hp["batch_size"])
-    step, recent, start = 0, [], time.time()
+    recent, start = [], time.time()
     bar = tqdm(total=hp["epochs"] * steps_per_epoch, desc="critic", unit="step", disable=not progress,
                mininterval=5)
     for _ in range(hp["epochs"]):
@@ -90,14 +90,13 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
             logits = _logits(model, tokenizer, [texts[i] for i in idx])
             loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
             optim.step(loss)
-            step += 1
             recent.append(loss.item())
             bar.update(1)
-            if step % hp["log_every"] == 0:
+            if optim.steps % hp["log_every"] == 0:
                 if on_log:
-                    on_log(step, {"critic/train_bce": sum(recent) / len(recent)})
+                    on_log(optim.steps, {"critic/train_bce": sum(recent) / len(recent)})
                 bar.set_postfix(bce=f"{sum(recent) / len(recent):.4f}")
                 recent = []
     bar.close()
     model.eval()
-    return {"critic/steps": step, "critic/train_seconds": time.time() - start}
+    return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start}

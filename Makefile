@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint mlflow-ui clean
+.PHONY: install run repro dvc-yaml test lint mlflow-ui clean
 
 install: $(STAMP)
 
@@ -24,6 +24,13 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) -- $(TARGET)
+
+# dvc.yaml is generated from the Snakemake rules (python -m dapo.dvc_yaml); never edit it by hand.
+dvc-yaml: $(STAMP)
+	$(BIN)/python -m dapo.dvc_yaml --profile $(PROFILE) --out dvc.yaml
+
+repro: $(STAMP)
+	$(BIN)/dvc repro
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

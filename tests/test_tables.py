@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dapo.tables import load_summaries, main_table, plot_main, to_markdown
+from dapo.tables import load_summaries, main_table, plot_main, table_metrics, to_markdown
 
 
 def write(tmp_path, model, bench, accuracy, n=200):
@@ -24,6 +24,9 @@ def test_main_table_means_and_spreads_over_seeds(tmp_path):
     assert table["a"].tolist() == [30.0, 45.0] and table["a_std"].tolist() == [0.0, 5.0]
     assert table["b"].tolist() == [10.0, 15.0] and table["b_std"].tolist() == [0.0, 5.0]
     assert table["b_n"].tolist() == [50, 50]
+    assert table_metrics(table, ["a", "b"]) == {
+        "base": {"a": 30.0, "a_std": 0.0, "b": 10.0, "b_std": 0.0},
+        "dapo-iter1": {"a": 45.0, "a_std": 5.0, "b": 15.0, "b_std": 5.0}}
     md = to_markdown(table, ["a", "b"])
     assert "| dapo-iter1 | 2 | 45.0 ± 5.0 | 15.0 ± 5.0 |" in md and "b (n=50)" in md
     plot_main(table, ["a", "b"], tmp_path / "fig.png")

@@ -49,8 +49,8 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     eos, sids = data["eos"].tolist(), data["state_id"].tolist()
     adv = torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32)
     ref = torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32)
-    n_batches = math.ceil(len(set(sids)) / hp["states_per_batch"])
-    bar = tqdm(total=hp["epochs"] * n_batches, desc="actor", unit="step", disable=not progress, mininterval=5)
+    total = hp["epochs"] * math.ceil(len(set(sids)) / hp["states_per_batch"])
+    bar = tqdm(total=total, desc="actor", unit="step", disable=not progress, mininterval=5)
     window, start, first = [], time.time(), None
     for _ in range(hp["epochs"]):
         for idx in state_batches(sids, hp["states_per_batch"], rng):
@@ -64,7 +64,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
                    **{f"actor/{k}": float(v) for k, v in stats.items()}}
             first = first or row
             window.append(row)
-            if optim.steps % hp["log_every"] == 0:
+            if optim.steps % hp["log_every"] == 0 or optim.steps == total:
                 mean = {k: sum(r[k] for r in window) / len(window) for k in row}
                 if on_log:
                     on_log(optim.steps, mean)

@@ -81,8 +81,8 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
     y = torch.tensor(labels, dtype=torch.float32)
     steps_per_epoch = math.ceil(len(order) / hp["batch_size"])
     recent, start = [], time.time()
-    bar = tqdm(total=hp["epochs"] * steps_per_epoch, desc="critic", unit="step", disable=not progress,
-               mininterval=5)
+    total = hp["epochs"] * steps_per_epoch
+    bar = tqdm(total=total, desc="critic", unit="step", disable=not progress, mininterval=5)
     for _ in range(hp["epochs"]):
         rng.shuffle(order)
         for b in range(0, len(order), hp["batch_size"]):
@@ -92,7 +92,7 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
             optim.step(loss)
             recent.append(loss.item())
             bar.update(1)
-            if optim.steps % hp["log_every"] == 0:
+            if optim.steps % hp["log_every"] == 0 or optim.steps == total:
                 if on_log:
                     on_log(optim.steps, {"critic/train_bce": sum(recent) / len(recent)})
                 bar.set_postfix(bce=f"{sum(recent) / len(recent):.4f}")

@@ -44,6 +44,12 @@ def main_table(df: pd.DataFrame, benchmarks: list[str], models: list[str]) -> pd
     return table
 
 
+def table_metrics(table: pd.DataFrame, benchmarks: list[str]) -> dict[str, dict[str, float]]:
+    """The table as DVC metrics: {model: {benchmark: mean %, benchmark_std: std over seeds}}."""
+    return {row["model"]: {k: float(row[k]) for b in benchmarks for k in (b, f"{b}_std")}
+            for _, row in table.iterrows()}
+
+
 def to_markdown(table: pd.DataFrame, benchmarks: list[str]) -> str:
     """Cells `mean ± std` (percent), with n per benchmark in the header."""
     header = ["model", "seeds"] + [f"{b} (n={int(table[f'{b}_n'].iloc[0])})" for b in benchmarks]

@@ -1,7 +1,8 @@
 """MLflow logging of stage runs. MLflow records; it never decides what reruns.
 
 One experiment per params profile (`dapo-<profile>`), one run per stage job, tagged with stage,
-profile and git commit. Metrics are buffered and sent once the stage's outputs are on disk, and any
+profile and git commit; a job run by `dvc exp run` is also tagged with the DVC experiment's name and
+baseline commit (`dvc_exp`, `dvc_baseline`), so the UI can set an ablation beside its baseline. Metrics are buffered and sent once the stage's outputs are on disk, and any
 tracking failure is reported as a warning: it can never lose a stage's outputs.
 
 Store: `MLFLOW_TRACKING_URI` if set, else a sqlite file `mlflow.db` at the repository root.
@@ -36,6 +37,12 @@ def git_commit() -> str:
         return "unknown"
 
 
+def dvc_experiment_tags() -> dict[str, str]:
+    """`dvc exp run` passes the experiment's name and baseline commit to each stage it runs."""
+    names = {"dvc_exp": "DVC_EXP_NAME", "dvc_baseline": "DVC_EXP_BASELINE_REV"}
+    return {tag: os.environ[var] for tag, var in names.items() if os.environ.get(var)}
+
+
 class StageRun:
     """Collects what a stage wants recorded; `flush()` sends it to MLflow in one run.
 
@@ -50,7 +57,7 @@ class StageRun:
         self.profile = params.get("profile", "default")
         self.params = flatten({k: v for k, v in params.items() if k != "profile"})
         self.tags = {"stage": stage, "profile": self.profile, "git_commit": git_commit(),
-                     **{k: str(v) for k, v in tags.items()}}
+                     **dvc_experiment_tags(), **{k: str(v) for k, v in tags.items()}}
         self.metrics: list[tuple[str, float, int]] = []
         self.started = time.time()
 

@@ -6,9 +6,10 @@ rule actor:
     output:
         model=directory(f"{ROOT}/actor/{CHAIN}/model"),
         metrics=f"{ROOT}/actor/{CHAIN}/metrics.json",
+        curve=f"{ROOT}/actor/{CHAIN}/curve.csv",
     params:
         file=PARAMS,
-        section=config["actor"],
+        section=sections("actor"),
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"actor/{CHAIN}"),

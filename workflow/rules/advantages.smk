@@ -11,7 +11,7 @@ rule advantages:
         metrics=f"{ROOT}/advantages/{CHAIN}/metrics.json",
     params:
         file=PARAMS,
-        section={"advantages": config["advantages"], "task": config["data"]["task"]},
+        section=sections("advantages", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"advantages/{CHAIN}"),

@@ -1,7 +1,8 @@
 # Shared names of the workflow: the profile's params file, its results root, the benchmarks, and
 # the code each job depends on (Snakemake does not see edits to modules a stage only imports).
-# The params file is not an input of any rule; each rule's `params: section=` holds the keys its stage
-# reads, so Snakemake's params trigger reruns exactly the rules whose sections changed.
+# The params file is not an input of any rule; each rule's `params: section=sections(...)` holds the
+# keys its stage reads, so Snakemake's params trigger reruns exactly the rules whose sections changed,
+# and the dvc.yaml generator lists the same keys as the DVC stage's params.
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -18,6 +19,17 @@ LIB = "src/dapo"
 def code(*modules):
     """Source files of a job (its stage CLI and the library modules it calls)."""
     return [f"{LIB}/{m}.py" for m in ("params", "io", "tracking", "stages/_cli", *modules)]
+
+
+def sections(*keys):
+    """{dotted key: its value in the profile} for the params keys a stage reads ('actor', 'data.task')."""
+    out = {}
+    for key in keys:
+        value = config
+        for part in key.split("."):
+            value = value[part]
+        out[key] = value
+    return out
 
 
 def log(name):

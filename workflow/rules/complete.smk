@@ -10,7 +10,7 @@ rule complete:
         metrics=f"{ROOT}/complete/{CHAIN}/metrics.json",
     params:
         file=PARAMS,
-        section={"complete": config["complete"], "task": config["data"]["task"]},
+        section=sections("complete", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"complete/{CHAIN}"),

@@ -7,9 +7,10 @@ rule critic:
     output:
         model=directory(f"{ROOT}/critic/{CHAIN}/model"),
         metrics=f"{ROOT}/critic/{CHAIN}/metrics.json",
+        curve=f"{ROOT}/critic/{CHAIN}/curve.csv",
     params:
         file=PARAMS,
-        section={"critic": config["critic"], "task": config["data"]["task"]},
+        section=sections("critic", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"critic/{CHAIN}"),

@@ -5,7 +5,7 @@ rule data:
         expand("{root}/data/{split}.jsonl", root=ROOT, split=SPLITS + BENCHMARKS),
     params:
         file=PARAMS,
-        section=config["data"],
+        section=sections("data"),
         out=lambda wc, output: os.path.dirname(output[0]),
     log:
         log("data"),

@@ -14,7 +14,7 @@ rule evaluate:
         summaries=expand("{root}/evaluate/{{model}}/{bench}.json", root=ROOT, bench=BENCHMARKS),
     params:
         file=PARAMS,
-        section={"evaluate": config["evaluate"], "task": config["data"]["task"]},
+        section=sections("evaluate", "data.task"),
         data_dir=lambda wc, input: os.path.dirname(input.data[0]),
         out=lambda wc, output: os.path.dirname(output.summaries[0]),
     wildcard_constraints:

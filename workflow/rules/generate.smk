@@ -8,7 +8,7 @@ rule generate:
         metrics=f"{ROOT}/generate/{CHAIN}/metrics.json",
     params:
         file=PARAMS,
-        section={"generate": config["generate"], "task": config["data"]["task"]},
+        section=sections("generate", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"generate/{CHAIN}"),

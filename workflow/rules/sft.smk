@@ -5,9 +5,10 @@ rule sft:
     output:
         model=directory(f"{ROOT}/sft/model"),
         metrics=f"{ROOT}/sft/metrics.json",
+        curve=f"{ROOT}/sft/curve.csv",
     params:
         file=PARAMS,
-        section={"model": config["model"], "sft": config["sft"]},
+        section=sections("model", "sft"),
     threads: workflow.cores  # nothing else can run while pi_0 trains; Snakemake sets OMP_NUM_THREADS from this
     log:
         log("sft"),
@@ -17,4 +18,4 @@ rule sft:
         "../envs/dapo.yaml"
     shell:
         "python -m dapo.stages.sft --params {params.file} --data {input.data}"
-        " --out {output.model} --metrics {output.metrics} > {log} 2>&1"
+        " --out {output.model} --metrics {output.metrics} --curve {output.curve} > {log} 2>&1"

@@ -9,10 +9,11 @@ rule tables:
     output:
         table=f"{ROOT}/tables/main.csv",
         markdown=f"{ROOT}/tables/main.md",
+        metrics=f"{ROOT}/tables/metrics.json",
         figure=f"{ROOT}/figures/main.png",
     params:
         file=PARAMS,
-        section={"benchmarks": BENCHMARKS},
+        section=sections("data.benchmarks"),
         models=" ".join(TABLE_MODELS),
     log:
         log("tables"),
@@ -22,4 +23,5 @@ rule tables:
         "../envs/dapo.yaml"
     shell:
         "python -m dapo.stages.tables --params {params.file} --summaries {input.summaries}"
-        " --models {params.models} --out {output.table} --figure {output.figure} > {log} 2>&1"
+        " --models {params.models} --out {output.table} --metrics {output.metrics}"
+        " --figure {output.figure} > {log} 2>&1"

@@ -6,8 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from ..io import InputError
+from ..io import InputError, atomic_path
 from ..params import load_params
+from ..tracking import StageRun
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -24,3 +25,21 @@ def run(main: Callable[[argparse.Namespace, dict], None], p: argparse.ArgumentPa
         main(args, params)
     except (InputError, FloatingPointError) as e:
         sys.exit(f"error: {e}")
+
+
+class Curve:
+    """A training loop's logged metrics by step: each row goes to the stage's MLflow run and into a
+    csv (the stage's DVC plot), columns `step` and the metric names without their stage prefix."""
+
+    def __init__(self, run: StageRun):
+        self.run, self.rows = run, []
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        self.run.log_metrics(metrics, step)
+        self.rows.append({"step": step, **{k.split("/", 1)[-1]: v for k, v in metrics.items()}})
+
+    def write(self, path) -> None:
+        import pandas as pd
+
+        with atomic_path(path) as tmp:
+            pd.DataFrame(self.rows).to_csv(tmp, index=False)

@@ -1,7 +1,8 @@
 """actor: the DAPO update. Starting from pi_{i-1} (also the reference), minimise
 0.5 * (log pi(a|s) - log pi_ref(a|s) - A(s,a)/beta)^2 over the advantage dataset, log-probs summed
 over the action's tokens, mean over the batch, all actions of a state in one batch; no clipping,
-KL or SFT term (paper section 3). Writes pi_i to <out>/model and <out>/metrics.json.
+KL or SFT term (paper section 3). Writes pi_i to <out>/model, <out>/metrics.json and the training
+curve <out>/curve.csv.
 
 Deviation: the paper's lr 5e-7 and global batch 2048 are for 7B models and large datasets; the CPU
 default uses a learning rate sized for its 1M-parameter policy (see params).
@@ -24,13 +25,15 @@ def main(args, params):
         raise _cli.InputError(f"actor: empty dataset {args.advantages}")
     model, tok = load_policy(args.policy)
     run = _chain.start_run("actor", params, args)
+    curve = _cli.Curve(run)
     print(f"actor: {len(data)} (state, action) pairs over {data['state_id'].nunique()} states, beta {hp['beta']}")
     summary = train_actor(model, tok, data, {**hp, "seed": _chain.chain_seed(args, 4)},
-                          on_log=lambda s, m: run.log_metrics(m, s))
+                          on_log=curve.log)
     final = fit_stats(model, tok, data, hp["beta"], hp["batch_size"])
     metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
+    curve.write(out / "curve.csv")
     _chain.finish(run, out, metrics)
 
 

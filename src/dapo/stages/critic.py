@@ -2,9 +2,9 @@
 
 Initialised from --init: the params-chosen checkpoint in iteration 1 (a causal LM gets a new value
 head), critic i-1 afterwards (warm start). States are split by prompt into train and held-out; the
-held-out BCE, MAE, Brier score and calibration bins are logged. Deviation: the paper trains one
-epoch at lr 5e-6 and batch 512 on a far larger dataset; the CPU default trains several epochs of a
-small one (see params).
+held-out BCE, MAE, Brier score and calibration bins are logged; the training BCE by step goes to
+<out>/curve.csv. Deviation: the paper trains one epoch at lr 5e-6 and batch 512 on a far larger
+dataset; the CPU default trains several epochs of a small one (see params).
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def main(args, params):
     held_texts = [t for t, h in zip(texts, held) if h]
     model, tok = load_critic(args.init)
     run = _chain.start_run("critic", params, args)
+    curve = _cli.Curve(run)
     print(f"critic: {len(train)} training states, {len(held_texts)} held out, init {args.init}")
     before = critic_quality(predict_values(model, tok, held_texts, hp["batch_size"]), labels[held]) if held_texts else None
     summary = train_critic(model, tok, [texts[i] for i in train], labels[train],
                            {**hp, "seed": _chain.chain_seed(args, 3)},
-                           on_log=lambda s, m: run.log_metrics(m, s))
+                           on_log=curve.log)
     metrics = dict(summary)
     if held_texts:
         after = critic_quality(predict_values(model, tok, held_texts, hp["batch_size"]), labels[held],
@@ -49,6 +50,7 @@ def main(args, params):
         metrics.update({f"critic/val_{k}_constant": const[k] for k in ("bce", "mae", "brier")})
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
+    curve.write(out / "curve.csv")
     _chain.finish(run, out, metrics)
 
 

@@ -2,7 +2,7 @@
 
 Deviation from the paper: the paper starts from a pretrained instruct model; with no model hub the
 embedded default trains a small character-level transformer instead (see params/default.yaml).
-Writes a plain Hugging Face checkpoint (--out) and a metrics json (--metrics).
+Writes a plain Hugging Face checkpoint (--out), a metrics json (--metrics) and the loss curve (--curve).
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ def main(args, params):
     run = StageRun("sft", params)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"sft: {n_params:,} parameters, {len(examples)} examples, {params['sft']['steps']} steps")
-    summary = train_sft(model, examples, tokenizer.pad_token_id, params["sft"], on_log=lambda s, m: run.log_metrics(m, s))
+    curve = _cli.Curve(run)
+    summary = train_sft(model, examples, tokenizer.pad_token_id, params["sft"], on_log=curve.log)
     summary["sft/parameters"] = n_params
     save_checkpoint(model, tokenizer, args.out)
     write_json(args.metrics, summary)
+    curve.write(args.curve)
     run.log_metrics(summary)
     run.flush(artifacts=[args.metrics])
 
@@ -41,4 +43,5 @@ if __name__ == "__main__":
     p.add_argument("--data", required=True, help="sft split (jsonl)")
     p.add_argument("--out", required=True, help="checkpoint directory to write")
     p.add_argument("--metrics", required=True, help="metrics json to write")
+    p.add_argument("--curve", required=True, help="loss curve csv to write")
     _cli.run(main, p)

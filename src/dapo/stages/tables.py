@@ -1,13 +1,14 @@
 """tables: the main results table (paper Tables 1-2 style) and its figure, from evaluation summaries.
 
 Writes --out (csv: one row per model, per benchmark mean accuracy in percent, std over seeds, n),
-a markdown rendering next to it (.md) and a bar chart (--figure).
+a markdown rendering next to it (.md), the same accuracies as DVC metrics (--metrics, json) and a
+bar chart (--figure).
 """
 
 from __future__ import annotations
 
-from ..io import atomic_path
-from ..tables import load_summaries, main_table, plot_main, to_markdown
+from ..io import atomic_path, write_json
+from ..tables import load_summaries, main_table, plot_main, table_metrics, to_markdown
 from ..tracking import StageRun
 from . import _cli
 
@@ -20,11 +21,12 @@ def main(args, params):
     md = args.out.rsplit(".", 1)[0] + ".md"
     with atomic_path(md) as tmp:
         tmp.write_text(to_markdown(table, benchmarks))
+    write_json(args.metrics, table_metrics(table, benchmarks))
     with atomic_path(args.figure) as tmp:
         plot_main(table, benchmarks, tmp)
     print(to_markdown(table, benchmarks))
     run = StageRun("tables", params)
-    run.flush(artifacts=[args.out, md, args.figure])
+    run.flush(artifacts=[args.out, md, args.metrics, args.figure])
 
 
 if __name__ == "__main__":
@@ -32,5 +34,6 @@ if __name__ == "__main__":
     p.add_argument("--summaries", nargs="+", required=True, help="<model>/<benchmark>.json files")
     p.add_argument("--models", nargs="+", required=True, help="row order (model names without -seed<k>)")
     p.add_argument("--out", required=True, help="main table csv")
+    p.add_argument("--metrics", required=True, help="accuracies json (DVC metrics)")
     p.add_argument("--figure", required=True, help="bar chart png")
     _cli.run(main, p)

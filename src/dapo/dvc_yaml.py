@@ -1,0 +1,145 @@
+"""dvc.yaml, generated from the Snakemake workflow (the one definition of the DAG).
+
+    python -m dapo.dvc_yaml                    # rewrite dvc.yaml for params/default.yaml
+    python -m dapo.dvc_yaml --check            # exit 1 if the committed dvc.yaml has drifted
+    python -m dapo.dvc_yaml --profile smoke --out dvc.yaml
+
+Snakemake resolves every job of the profile (wildcards, input functions, formatted shell command);
+each job becomes one DVC stage running the rule's own command:
+- name: the job's log path below <root>/logs ('actor-seed0-iter1', 'evaluate-base', 'tables');
+- cmd: the rule's shell command, after creating its log directory (DVC does not, Snakemake does);
+- deps: the rule's inputs (data, checkpoints and the source files of the stage);
+- params: the keys of the profile file the rule reads (its `params: section=sections(...)`);
+- metrics: the outputs named `metrics` or `summaries` (json); plots: those named `curve` (csv, plotted
+  against `step`) or `figure` (png); outs: the rest. All are cached, so `dvc push` shares them and
+  `dvc exp show` reads them from the cache.
+The benchmark files Snakemake writes itself are not DVC outputs. Top-level plots chart the main table
+(an out of the tables stage) per benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+import yaml
+
+from .params import results_root
+
+HEADER = """\
+# Generated from the Snakemake workflow by `python -m dapo.dvc_yaml --profile {profile}` (make dvc-yaml).
+# Do not edit: change the rules in workflow/ and regenerate; tests/test_dvc_yaml.py fails on drift.
+"""
+
+# How each named output of a rule is tracked; any other output is a plain cached `outs` entry.
+METRICS = {"metrics", "summaries"}
+PLOTS = {"curve", "figure"}
+# The column a training curve plots against its `step` column.
+CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss"}
+
+
+def snakemake_jobs(profile: str, workdir: Path) -> list:
+    """Every job of the profile's DAG, resolved by Snakemake (inputs, outputs, params, command)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        ResourceSettings,
+    )
+
+    with SnakemakeApi(OutputSettings()) as api:
+        wf = api.workflow(resource_settings=ResourceSettings(cores=1),
+                          config_settings=ConfigSettings(config={"profile": profile}),
+                          snakefile=workdir / "Snakefile", workdir=workdir)
+        wf.dag(DAGSettings(forceall=True))
+        workflow = wf._workflow  # the API has no public accessor for the resolved jobs
+        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        return [job for job in workflow.dag.jobs if job.shellcmd]
+
+
+def stage_name(job, root: str) -> str:
+    log = Path(str(job.log[0])).relative_to(f"{root}/logs")
+    return str(log.with_suffix("")).replace("/", "-")
+
+
+def output_kinds(job) -> dict[str, list[str]]:
+    """Output files of a job by kind: metrics, plots and plain outs (see METRICS and PLOTS)."""
+    name_of = {str(f): name for name, files in job.output.items()
+               for f in ([files] if isinstance(files, str) else files)}
+    kinds = {"outs": [], "metrics": [], "plots": []}
+    for f in map(str, job.output):
+        name = name_of.get(f)
+        kinds["metrics" if name in METRICS else "plots" if name in PLOTS else "outs"].append(f)
+    return kinds
+
+
+def plot_entry(path: str, rule: str, name: str) -> str | dict:
+    """A curve plots its stage's column against `step`; an image needs no properties."""
+    if not path.endswith(".csv"):
+        return path
+    return {path: {"x": "step", "y": CURVE_Y[rule], "title": f"{name}: {CURVE_Y[rule]} by step"}}
+
+
+def dvc_stage(job, params_file: str, name: str) -> dict:
+    """One job as a DVC stage (see the module docstring)."""
+    log_dir = str(Path(str(job.log[0])).parent)
+    kinds = output_kinds(job)
+    stage = {
+        "cmd": f"mkdir -p {log_dir} && {' '.join(job.shellcmd.split())}",
+        "deps": [str(f) for f in job.input],
+        "params": [{params_file: list(job.params.section)}],
+        "outs": kinds["outs"],
+        "metrics": kinds["metrics"],
+        "plots": [plot_entry(f, job.rule.name, name) for f in kinds["plots"]],
+    }
+    return {k: v for k, v in stage.items() if v}
+
+
+def accuracy_plots(tables_job) -> list[dict]:
+    """Per benchmark, the main table (an out of the tables stage) as horizontal bars by model."""
+    table = str(tables_job.output.table)
+    return [{f"accuracy-{bench}": {"title": f"{bench}: greedy accuracy (%), mean over seeds",
+                                   "template": "bar_horizontal", "x": bench, "y": {table: "model"}}}
+            for bench in tables_job.params.section["data.benchmarks"]]
+
+
+def dvc_yaml(profile: str = "default", workdir: Path | None = None) -> str:
+    """The dvc.yaml text for params/<profile>.yaml of the workflow in `workdir` (default: cwd)."""
+    workdir = Path.cwd() if workdir is None else Path(workdir)
+    root = results_root(profile)
+    params_file = f"params/{profile}.yaml"
+    jobs = sorted(snakemake_jobs(profile, workdir), key=lambda j: stage_name(j, root))
+    stages = {stage_name(job, root): dvc_stage(job, params_file, stage_name(job, root)) for job in jobs}
+    plots = [p for job in jobs if job.rule.name == "tables" for p in accuracy_plots(job)]
+    body = yaml.safe_dump({"stages": stages, "plots": plots}, sort_keys=False, width=1 << 16)
+    return HEADER.format(profile=profile) + body
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="default", help="params/<profile>.yaml (default: default)")
+    p.add_argument("--out", default="dvc.yaml", help="file to write or check (default: dvc.yaml)")
+    p.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
+    args = p.parse_args(argv)
+    text = dvc_yaml(args.profile)
+    out = Path(args.out)
+    if args.check:
+        current = out.read_text() if out.is_file() else ""
+        if current == text:
+            print(f"{out} is up to date with the Snakemake workflow")
+            return 0
+        sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                                   str(out), "generated from Snakemake"))
+        print(f"error: {out} has drifted from the Snakemake workflow; run `make dvc-yaml`", file=sys.stderr)
+        return 1
+    out.write_text(text)
+    print(f"wrote {out}: {len(yaml.safe_load(text)['stages'])} stages")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

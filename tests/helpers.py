@@ -20,8 +20,50 @@ def workflow_copy(dest: Path) -> Path:
     return dest
 
 
-def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+def dvc_workflow_copy(dest: Path, profile: str, edit_params=None) -> Path:
+    """A git repository holding the workflow, DVC's config and a dvc.yaml generated for `profile`.
+
+    edit_params(text) -> text may change the copy's params/<profile>.yaml before generation.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    workflow_copy(dest)
+    for f in (".gitignore", ".dvcignore"):
+        shutil.copy(REPO / f, dest / f)
+    (dest / ".dvc").mkdir()
+    shutil.copy(REPO / ".dvc" / "config", dest / ".dvc" / "config")
+    shutil.copy(REPO / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
+    if edit_params:
+        path = dest / "params" / f"{profile}.yaml"
+        path.write_text(edit_params(path.read_text()))
+    run(dest, sys.executable, "-m", "dapo.dvc_yaml", "--profile", profile)
+    run(dest, "git", "init", "-q")
+    git_commit(dest, "workflow")
+    return dest
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+
+
+def git_commit(cwd: Path, message: str) -> None:
+    run(cwd, "git", "add", "-A")
+    run(cwd, "git", "commit", "-q", "--allow-empty", "-m", message)
+
+
+def run(cwd: Path, *cmd: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command of the workflow's toolchain (venv first on PATH, MLflow store inside cwd)."""
+    env = {**os.environ, **GIT_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
-    return subprocess.run([str(BIN / "snakemake"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    result = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                            check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}:\n{(result.stdout + result.stderr)[-3000:]}")
+    return result
+
+
+def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return run(cwd, str(BIN / "snakemake"), *args, timeout=timeout, check=False)
+
+
+def dvc(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return run(cwd, str(BIN / "dvc"), *args, timeout=timeout)

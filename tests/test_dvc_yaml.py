@@ -1,0 +1,53 @@
+"""dvc.yaml is generated from the Snakemake rules, and the committed one must match them."""
+
+import sys
+
+import yaml
+
+from dapo.dvc_yaml import dvc_yaml
+from helpers import REPO, run, workflow_copy
+
+
+def test_committed_dvc_yaml_matches_the_workflow():
+    assert (REPO / "dvc.yaml").read_text() == dvc_yaml("default", REPO), \
+        "dvc.yaml has drifted from the Snakemake rules: run `make dvc-yaml` and commit it"
+
+
+def test_stages_carry_the_rules_commands_deps_params_and_outputs():
+    stages = yaml.safe_load(dvc_yaml("smoke", REPO))["stages"]
+    assert len(stages) == 28  # params/smoke.yaml: data, sft, 2 seeds x 2 iterations x 5 chain stages, 5 evaluate, tables
+    actor = stages["actor-seed1-iter2"]
+    assert actor["cmd"].startswith("mkdir -p results/smoke/logs/actor/seed1 && python -m dapo.stages.actor "
+                                   "--params params/smoke.yaml --seed 1 --iteration 2 ")
+    assert actor["cmd"].endswith("> results/smoke/logs/actor/seed1/iter2.log 2>&1")
+    assert actor["deps"][:2] == ["results/smoke/actor/seed1/iter1/model",
+                                 "results/smoke/advantages/seed1/iter2/advantages.parquet"]
+    assert {"src/dapo/stages/actor.py", "src/dapo/actor.py", "src/dapo/losses.py"} <= set(actor["deps"])
+    assert actor["params"] == [{"params/smoke.yaml": ["actor"]}]
+    assert actor["outs"] == ["results/smoke/actor/seed1/iter2/model"]
+    assert actor["metrics"] == ["results/smoke/actor/seed1/iter2/metrics.json"]
+    assert actor["plots"] == [{"results/smoke/actor/seed1/iter2/curve.csv":
+                               {"x": "step", "y": "loss", "title": "actor-seed1-iter2: loss by step"}}]
+    assert stages["actor-seed0-iter1"]["deps"][0] == "results/smoke/sft/model"  # pi_0 in iteration 1
+    assert stages["critic-seed0-iter1"]["params"] == [{"params/smoke.yaml": ["critic", "data.task"]}]
+    assert stages["evaluate-base"]["metrics"] == ["results/smoke/evaluate/base/chain_sum.json",
+                                                  "results/smoke/evaluate/base/chain_sum_long.json"]
+    assert stages["data"]["outs"][0] == "results/smoke/data/sft.jsonl" and "metrics" not in stages["data"]
+    assert stages["tables"]["metrics"] == ["results/smoke/tables/metrics.json"]
+    assert stages["tables"]["plots"] == ["results/smoke/figures/main.png"]
+    produced = {o if isinstance(o, str) else next(iter(o)) for st in stages.values()
+                for kind in ("outs", "metrics", "plots") for o in st.get(kind, [])}
+    internal = {d for st in stages.values() for d in st["deps"] if d.startswith("results/")}
+    assert internal <= produced  # every data dependency is some stage's output: one connected DAG
+
+
+def test_check_fails_when_a_rule_changes(tmp_path):
+    repo = workflow_copy(tmp_path)
+    run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "smoke")
+    assert run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "smoke", "--check").returncode == 0
+    rule = repo / "workflow" / "rules" / "actor.smk"
+    rule.write_text(rule.read_text().replace('"stages/actor", ', '"stages/actor", "training", '))
+    result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "smoke", "--check", check=False)
+    assert result.returncode == 1
+    assert "dvc.yaml has drifted from the Snakemake workflow" in result.stderr
+    assert "+    - src/dapo/training.py" in result.stdout

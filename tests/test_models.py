@@ -70,6 +70,17 @@ def test_loader_serves_any_hf_architecture(config, char_tokenizer, tmp_path):
     torch.testing.assert_close(body, policy.base_model(input_ids=ids).last_hidden_state)
 
 
+def test_a_new_value_head_is_drawn_from_the_seed(tiny_policy, char_tokenizer, tmp_path):
+    save_checkpoint(tiny_policy, char_tokenizer, tmp_path)
+
+    def head(seed, before):
+        torch.manual_seed(before)  # whatever the global generator holds before the load must not matter
+        return load_critic(tmp_path, seed=seed)[0].score.weight
+
+    torch.testing.assert_close(head(3, before=1), head(3, before=2), rtol=0, atol=0)
+    assert not torch.equal(head(3, before=1), head(4, before=1))
+
+
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="missing checkpoint: .* no config.json"):
         load_policy(tmp_path / "nope")

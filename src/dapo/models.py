@@ -75,10 +75,13 @@ def load_policy(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[P
     return model, tok
 
 
-def load_critic(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """V(s) = sigmoid(logit) of a one-label sequence classifier; from a policy the head is new."""
+def load_critic(path: str | Path, dtype: torch.dtype = torch.float32,
+                seed: int = 0) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """V(s) = sigmoid(logit) of a one-label sequence classifier; from a policy the head is new,
+    drawn from torch's generator seeded with `seed` so a rerun starts from the same critic."""
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)
+    torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype)
     model.config.pad_token_id = tok.pad_token_id
     return model, tok

@@ -30,7 +30,7 @@ def main(args, params):
     if not train:
         raise _cli.InputError(f"critic: no training states in {args.states}")
     held_texts = [t for t, h in zip(texts, held) if h]
-    model, tok = load_critic(args.init)
+    model, tok = load_critic(args.init, seed=_chain.chain_seed(args, 3))
     run = _chain.start_run("critic", params, args)
     curve = _cli.Curve(run)
     print(f"critic: {len(train)} training states, {len(held_texts)} held out, init {args.init}")

@@ -27,7 +27,7 @@ run: $(STAMP)
 
 # dvc.yaml is generated from the Snakemake rules (python -m dapo.dvc_yaml); never edit it by hand.
 dvc-yaml: $(STAMP)
-	$(BIN)/python -m dapo.dvc_yaml --profile $(PROFILE) --out dvc.yaml
+	$(BIN)/python -m dapo.dvc_yaml --profile default --out dvc.yaml
 
 repro: $(STAMP)
 	$(BIN)/dvc repro

@@ -34,7 +34,9 @@ def dvc_workflow_copy(dest: Path, profile: str, edit_params=None) -> Path:
     shutil.copy(REPO / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
     if edit_params:
         path = dest / "params" / f"{profile}.yaml"
-        path.write_text(edit_params(path.read_text()))
+        text = path.read_text()
+        assert edit_params(text) != text, f"edit_params left {path.name} unchanged"
+        path.write_text(edit_params(text))
     run(dest, sys.executable, "-m", "dapo.dvc_yaml", "--profile", profile)
     run(dest, "git", "init", "-q")
     git_commit(dest, "workflow")

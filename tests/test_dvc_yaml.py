@@ -51,3 +51,11 @@ def test_check_fails_when_a_rule_changes(tmp_path):
     assert result.returncode == 1
     assert "dvc.yaml has drifted from the Snakemake workflow" in result.stderr
     assert "+    - src/dapo/training.py" in result.stdout
+
+
+def test_unknown_profile_is_a_one_line_error(tmp_path):
+    repo = workflow_copy(tmp_path)
+    result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "nope", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: missing params file: params/nope.yaml"
+    assert not (repo / "dvc.yaml").exists()

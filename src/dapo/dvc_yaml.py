@@ -26,7 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from .params import results_root
+from .io import InputError
+from .params import load_params, results_root
 
 HEADER = """\
 # Generated from the Snakemake workflow by `python -m dapo.dvc_yaml --profile {profile}` (make dvc-yaml).
@@ -113,7 +114,10 @@ def dvc_yaml(profile: str = "default", workdir: Path | None = None) -> str:
     root = results_root(profile)
     params_file = f"params/{profile}.yaml"
     jobs = sorted(snakemake_jobs(profile, workdir), key=lambda j: stage_name(j, root))
-    stages = {stage_name(job, root): dvc_stage(job, params_file, stage_name(job, root)) for job in jobs}
+    stages = {}
+    for job in jobs:
+        name = stage_name(job, root)
+        stages[name] = dvc_stage(job, params_file, name)
     plots = [p for job in jobs if job.rule.name == "tables" for p in accuracy_plots(job)]
     body = yaml.safe_dump({"stages": stages, "plots": plots}, sort_keys=False, width=1 << 16)
     return HEADER.format(profile=profile) + body
@@ -125,7 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="dvc.yaml", help="file to write or check (default: dvc.yaml)")
     p.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
     args = p.parse_args(argv)
-    text = dvc_yaml(args.profile)
+    try:
+        load_params(f"params/{args.profile}.yaml")  # one-line errors naming a missing file or a bad key
+    except InputError as e:
+        sys.exit(f"error: {e}")
+    try:
+        text = dvc_yaml(args.profile)
+    except Exception as e:  # noqa: BLE001 - Snakemake reports a bad workflow or profile in many exception types
+        sys.exit(f"error: Snakemake could not build the DAG of profile {args.profile!r}: "
+                 f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}")
     out = Path(args.out)
     if args.check:
         current = out.read_text() if out.is_file() else ""

@@ -60,8 +60,9 @@ def scenario(tmp_path_factory):
     steps["pull"] = dvc(clone, "pull")
     steps["clone_status"] = dvc(clone, "status")
     steps["clone_repro"] = dvc(clone, "repro")
-    run(clone, "snakemake", *smk, "--touch")
+    run(clone, "snakemake", *smk, "--touch")  # also marks directory outputs with .snakemake_timestamp
     steps["clone_snakemake"] = snakemake(clone, *smk, "-n")
+    steps["clone_status_after_touch"] = dvc(clone, "status")
 
     # Snakemake builds, DVC records: rerun the evaluations with another batch size, then dvc commit
     set_param(repo, "evaluate", "batch_size", 16)
@@ -102,6 +103,7 @@ def test_pushed_results_pull_into_a_clone_with_nothing_to_recompute(scenario):
     assert "Data and pipelines are up to date." in steps["clone_status"].stdout
     assert ran(steps["clone_repro"]) == set()
     assert "Nothing to be done" in steps["clone_snakemake"].stdout + steps["clone_snakemake"].stderr
+    assert "Data and pipelines are up to date." in steps["clone_status_after_touch"].stdout
 
 
 def test_dvc_commit_records_what_snakemake_built(scenario):

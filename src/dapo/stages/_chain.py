@@ -7,6 +7,7 @@ from typing import Any
 
 from ..io import write_json
 from ..tracking import StageRun
+from . import _cli
 
 
 def add_chain_args(p) -> None:
@@ -24,8 +25,11 @@ def start_run(stage: str, params: dict[str, Any], args) -> StageRun:
     return StageRun(stage, params, seed=args.seed, iteration=args.iteration)
 
 
-def finish(run: StageRun, out: Path, metrics: dict[str, Any]) -> None:
-    """Write <out>/metrics.json (the DVC-tracked record), print and log its scalar metrics."""
+def finish(run: StageRun, out: Path, metrics: dict[str, Any], curve: _cli.Curve | None = None) -> None:
+    """Write <out>/metrics.json and, for a training stage, <out>/curve.csv (the DVC-tracked
+    records); print and log the scalar metrics."""
+    if curve is not None:
+        curve.write(out / "curve.csv")
     write_json(out / "metrics.json", metrics)
     scalars = {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}
     print(scalars)

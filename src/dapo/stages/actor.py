@@ -33,8 +33,7 @@ def main(args, params):
     metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
-    curve.write(out / "curve.csv")
-    _chain.finish(run, out, metrics)
+    _chain.finish(run, out, metrics, curve)
 
 
 if __name__ == "__main__":
@@ -42,5 +41,5 @@ if __name__ == "__main__":
     _chain.add_chain_args(p)
     p.add_argument("--policy", required=True, help="checkpoint of pi_{i-1} (start and reference)")
     p.add_argument("--advantages", required=True, help="advantages.parquet (with ref_logp)")
-    p.add_argument("--out", required=True, help="output directory (model/ and metrics.json)")
+    p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
     _cli.run(main, p)

@@ -50,8 +50,7 @@ def main(args, params):
         metrics.update({f"critic/val_{k}_constant": const[k] for k in ("bce", "mae", "brier")})
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
-    curve.write(out / "curve.csv")
-    _chain.finish(run, out, metrics)
+    _chain.finish(run, out, metrics, curve)
 
 
 if __name__ == "__main__":
@@ -60,5 +59,5 @@ if __name__ == "__main__":
     p.add_argument("--init", required=True, help="checkpoint to start from (policy or previous critic)")
     p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
     p.add_argument("--states", required=True, help="states.parquet of the complete stage")
-    p.add_argument("--out", required=True, help="output directory (model/ and metrics.json)")
+    p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
     _cli.run(main, p)

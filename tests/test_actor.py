@@ -2,8 +2,9 @@ import random
 
 import pandas as pd
 import pytest
+import torch
 
-from dapo.actor import fit_stats, state_batches, train_actor
+from dapo.actor import action_weights, fit_stats, state_batches, train_actor
 from dapo.logprobs import batched_action_logps
 
 
@@ -38,3 +39,34 @@ def test_actor_moves_log_ratios_toward_advantage_over_beta(tiny_policy, char_tok
     assert after["loss"] < 0.1 * before["loss"]
     assert after["sign_agreement"] == 1.0
     assert after["log_ratio_pos"] > 1.0 and after["log_ratio_neg"] < -1.0  # targets are +-2 and +-3
+
+
+def test_action_weights_unique_is_the_paper_and_count_weighs_by_samples():
+    """State 0: action x sampled 3 times (A = +0.1), y once (A = -0.3): with count weights the
+    state's weighted advantages sum to 3 * 0.1 - 0.3 = 0; with unique weights to -0.2."""
+    data = pd.DataFrame({"state_id": [0, 0], "count": [3, 1], "advantage": [0.1, -0.3]})
+    assert action_weights(data, "unique") == [1.0, 1.0]
+    assert action_weights(data, "count") == [3.0, 1.0]
+    weighted = sum(w * a for w, a in zip(action_weights(data, "count"), data["advantage"]))
+    assert weighted == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="unknown action_weight"):
+        action_weights(data, "softmax")
+
+
+def test_count_weighted_loss_is_the_mean_over_sampled_actions(tiny_policy, char_tokenizer):
+    """One step with count weights equals one step on the data with each action repeated `count`
+    times and unique weights: the same weighted mean, so the same gradient and update."""
+    import copy
+
+    states, actions, eos = ["Q: 1 + 2\n"] * 2, ["1 + 2 = 3\n", "A: 4"], [False, True]
+    ref = batched_action_logps(tiny_policy, char_tokenizer, states, actions, eos, 4).numpy()
+    data = pd.DataFrame({"state_id": [0, 0], "state": states, "action": actions, "eos": eos, "count": [3, 1],
+                         "advantage": [0.05, -0.15], "ref_logp": ref})
+    repeated = data.loc[[0, 0, 0, 1]].reset_index(drop=True).assign(count=1)
+    hp = {"beta": 0.1, "lr": 1e-3, "epochs": 1, "states_per_batch": 1, "warmup_steps": 0, "max_grad_norm": 100.0,
+          "seed": 0, "log_every": 1}
+    a, b = copy.deepcopy(tiny_policy), copy.deepcopy(tiny_policy)
+    train_actor(a, char_tokenizer, data, {**hp, "action_weight": "count"}, progress=False)
+    train_actor(b, char_tokenizer, repeated, {**hp, "action_weight": "unique"}, progress=False)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)

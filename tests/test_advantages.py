@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from conftest import problem
-from dapo.advantages import candidate_actions, compute_advantages, pad_by_state
+from dapo.advantages import advantage_agreement, candidate_actions, compute_advantages, pad_by_state
 
 
 def test_candidates_are_first_steps_and_terminal_ones_take_the_verifier_reward(task):
@@ -32,11 +32,12 @@ def test_compute_advantages_by_hand():
     critic = {"S0x\n": 0.5, "S0y\n": 0.1, "S1p\n": 0.30, "S1q\n": 0.35}
     calls = []
 
-    def value_fn(texts):
+    def value_fn(state_ids, actions):
+        texts = [f"S{s}{a}" for s, a in zip(state_ids, actions)]
         calls.append(texts)
         return np.array([critic[t] for t in texts])
 
-    kept, stats = compute_advantages(cand, value_fn, {0: "S0", 1: "S1"}, min_gap=0.1)
+    kept, stats = compute_advantages(cand, value_fn, min_gap=0.1)
     assert len(calls) == 1 and sorted(calls[0]) == ["S0x\n", "S0y\n", "S1p\n", "S1q\n"]  # unique pairs once
     assert kept["action"].tolist() == ["A: 1", "x\n", "y\n"]
     assert kept["count"].tolist() == [1, 2, 1]
@@ -55,3 +56,21 @@ def test_pad_by_state_lays_candidates_out_per_state_in_input_order():
     assert values.tolist() == [[0.2, 0.0, 0.0], [0.1, 0.3, 0.4]]
     assert mask.tolist() == [[True, False, False], [True, True, True]]
     assert values[rows, slot].tolist() == value.tolist()
+
+
+def test_advantage_agreement_by_hand():
+    """Four unique actions. Exact advantages +0.5, -0.5, +0.25, 0 (values 1, 0, 1, 0.5); estimates
+    +0.1, +0.2, +0.3, -0.1. Nonzero exact: 3; same sign: 1st and 3rd -> 2/3. Favoured (estimate
+    > 0): 1st, 2nd, 3rd; the oracle calls the 2nd wrong (value 0) -> 1/3. Pearson correlation of
+    (0.1, 0.2, 0.3, -0.1) with (0.5, -0.5, 0.25, 0): means 0.125, 0.0625; covariance sum
+    (-0.025)(0.4375) + (0.075)(-0.5625) + (0.175)(0.1875) + (-0.225)(-0.0625) = -0.00625;
+    squared deviations 0.0875 and 0.1914 + 0.3164 + 0.0352 + 0.0039 = 0.546875, so the
+    correlation is -0.00625 / sqrt(0.0875 * 0.546875) = -0.0286."""
+    exact = pd.DataFrame({"state_id": [0, 0, 1, 1], "action": ["a", "b", "c", "d"],
+                          "advantage": [0.5, -0.5, 0.25, 0.0], "value": [1.0, 0.0, 1.0, 0.5]})
+    estimate = exact.assign(advantage=[0.1, 0.2, 0.3, -0.1], value=[0.6, 0.7, 0.8, 0.4])
+    stats = advantage_agreement(estimate, exact)
+    assert stats["sign_agreement"] == pytest.approx(2 / 3)
+    assert stats["favoured_wrong_fraction"] == pytest.approx(1 / 3)
+    assert stats["correlation"] == pytest.approx(-0.00625 / np.sqrt(0.0875 * 0.546875))
+    assert stats["pairs"] == 4

@@ -30,8 +30,8 @@ def test_stages_carry_the_rules_commands_deps_params_and_outputs():
                                {"x": "step", "y": "loss", "title": "actor-seed1-iter2: loss by step"}}]
     assert stages["actor-seed0-iter1"]["deps"][0] == "results/smoke/sft/model"  # pi_0 in iteration 1
     assert stages["critic-seed0-iter1"]["params"] == [{"params/smoke.yaml": ["critic", "data.task"]}]
-    assert stages["evaluate-base"]["metrics"] == ["results/smoke/evaluate/base/chain_sum.json",
-                                                  "results/smoke/evaluate/base/chain_sum_long.json"]
+    assert stages["evaluate-base"]["metrics"] == ["results/smoke/evaluate/base/countdown.json",
+                                                  "results/smoke/evaluate/base/countdown_four.json"]
     assert stages["data"]["outs"][0] == "results/smoke/data/sft.jsonl" and "metrics" not in stages["data"]
     assert stages["tables"]["metrics"] == ["results/smoke/tables/metrics.json"]
     assert stages["tables"]["plots"] == ["results/smoke/figures/main.png"]

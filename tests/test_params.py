@@ -39,8 +39,13 @@ def default():
     (lambda p: p["sft"].update(lr="fast"), r"at sft.lr: 'fast' is not of type 'number'"),
     (lambda p: p["sft"].update(steps=0), r"at sft.steps: 0 is less than the minimum of 1"),
     (lambda p: p["data"]["train"].update(colour=1), r"at data.train: .*'colour' was unexpected"),
-    (lambda p: p["data"]["benchmarks"]["chain_sum"].pop("size"), r"at data.benchmarks.chain_sum: 'size' is a required"),
-    (lambda p: p["data"]["train"].update(min_terms=5), r"at data.train: min_terms 5 > max_terms 4"),
+    (lambda p: p["data"]["benchmarks"]["countdown_five"].pop("size"),
+     r"at data.benchmarks.countdown_five: 'size' is a required"),
+    (lambda p: p["data"]["benchmarks"]["countdown"].update(colour=1), r"at data.benchmarks.countdown: .*'colour'"),
+    (lambda p: p["data"]["train"].update(min_numbers=5), r"at data.train: min_numbers 5 > max_numbers 4"),
+    (lambda p: p["data"]["train"].update(operators=["/"]), r"at data.train"),
+    (lambda p: p["data"].update(task="chain_sum"), r"at data.train: keys .* are not settings of task 'chain_sum'"),
+    (lambda p: p["advantages"].update(value_source="mc"), r"at advantages.value_source: 'mc' is not one of"),
 ])
 def test_schema_rejects_bad_params_naming_the_key(mutate, message):
     params = default()

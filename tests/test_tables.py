@@ -2,38 +2,65 @@ import json
 
 import pytest
 
-from dapo.tables import load_summaries, main_table, plot_main, table_metrics, to_markdown
+from dapo.tables import (
+    load_records,
+    load_summaries,
+    main_table,
+    plot_main,
+    table_metrics,
+    to_markdown,
+)
 
 
-def write(tmp_path, model, bench, accuracy, n=200):
+def write(tmp_path, model, bench, correct, sampled, samples=2):
+    """Summary and per-problem records of one model on one benchmark (problem ids p0, p1, ...)."""
     path = tmp_path / model / f"{bench}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"model": model, "benchmark": bench, "accuracy": accuracy, "n": n}))
+    n = len(correct)
+    path.write_text(json.dumps({"model": model, "benchmark": bench, "accuracy": sum(correct) / n,
+                                "sampled_accuracy": sum(sampled) / (n * samples), "samples": samples, "n": n}))
+    path.with_suffix(".jsonl").write_text("".join(
+        json.dumps({"id": f"p{i}", "correct": bool(c), "sampled_correct": s}) + "\n"
+        for i, (c, s) in enumerate(zip(correct, sampled))))
     return path
 
 
-def test_main_table_means_and_spreads_over_seeds(tmp_path):
-    paths = [write(tmp_path, "base", "a", 0.30), write(tmp_path, "base", "b", 0.10, n=50),
-             write(tmp_path, "dapo-iter1-seed0", "a", 0.40), write(tmp_path, "dapo-iter1-seed0", "b", 0.20, n=50),
-             write(tmp_path, "dapo-iter1-seed1", "a", 0.50), write(tmp_path, "dapo-iter1-seed1", "b", 0.10, n=50)]
-    table = main_table(load_summaries(paths), ["a", "b"], ["base", "dapo-iter1"])
-    assert list(table.columns) == ["model", "seeds", "a", "a_std", "a_n", "b", "b_std", "b_n"]
-    assert table["model"].tolist() == ["base", "dapo-iter1"]
+def test_main_table_means_spreads_and_paired_differences(tmp_path):
+    """Benchmark a has 4 problems. base: 1 0 0 0 (25 %), samples right 1,0,0,1 of 2 (25 %).
+    seed0: 1 1 0 0 (50 %), seed1: 1 1 1 0 (75 %): mean 62.5, population std 12.5.
+    Paired differences: seed0 0 1 0 0, seed1 0 1 1 0 -> mean 0.375 = +37.5 points.
+    Sampled: both seeds 2,2,0,1 of 2 -> 62.5 %, differences 0.5 1 0 0 -> +37.5."""
+    paths = [write(tmp_path, "base", "a", [1, 0, 0, 0], [1, 0, 0, 1]),
+             write(tmp_path, "dapo-iter1-seed0", "a", [1, 1, 0, 0], [2, 2, 0, 1]),
+             write(tmp_path, "dapo-iter1-seed1", "a", [1, 1, 1, 0], [2, 2, 0, 1])]
+    table = main_table(load_summaries(paths), ["a"], ["base", "dapo-iter1"],
+                       load_records([p.with_suffix(".jsonl") for p in paths]))
     assert table["seeds"].tolist() == [1, 2]
-    # dapo-iter1 on a: mean(40, 50) = 45, population std = 5; on b: mean(20, 10) = 15, std 5
-    assert table["a"].tolist() == [30.0, 45.0] and table["a_std"].tolist() == [0.0, 5.0]
-    assert table["b"].tolist() == [10.0, 15.0] and table["b_std"].tolist() == [0.0, 5.0]
-    assert table["b_n"].tolist() == [50, 50]
-    assert table_metrics(table, ["a", "b"]) == {
-        "base": {"a": 30.0, "a_std": 0.0, "b": 10.0, "b_std": 0.0},
-        "dapo-iter1": {"a": 45.0, "a_std": 5.0, "b": 15.0, "b_std": 5.0}}
-    md = to_markdown(table, ["a", "b"])
-    assert "| dapo-iter1 | 2 | 45.0 ± 5.0 | 15.0 ± 5.0 |" in md and "b (n=50)" in md
-    plot_main(table, ["a", "b"], tmp_path / "fig.png")
+    assert table["a"].tolist() == [25.0, 62.5] and table["a_std"].tolist() == [0.0, 12.5]
+    assert table["a_n"].tolist() == [4, 4]
+    assert table["a_sampled"].tolist() == [25.0, 62.5]
+    row = table.iloc[1]
+    assert row["a_delta"] == 37.5 and row["a_sampled_delta"] == 37.5
+    assert row["a_lo"] <= 37.5 <= row["a_hi"] and row["a_hi"] <= 100 and row["a_lo"] >= 0
+    assert table.iloc[0][["a_delta", "a_lo", "a_hi"]].isna().all()  # the base is the reference
+    metrics = table_metrics(table, ["a"])
+    assert metrics["base"] == {"a": 25.0, "a_std": 0.0, "a_sampled": 25.0}
+    assert metrics["dapo-iter1"]["a_delta"] == 37.5
+    md = to_markdown(table, ["a"])
+    assert "| dapo-iter1 | 2 | 62.5 ± 12.5 | +37.5 [" in md and "a greedy (n=4)" in md
+    plot_main(table, ["a"], tmp_path / "fig.png")
     assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_unpaired_problems_fail_loudly(tmp_path):
+    base = write(tmp_path, "base", "a", [1, 0], [0, 0])
+    other = write(tmp_path, "dapo-iter1-seed0", "a", [1, 0, 1], [0, 0, 0])
+    with pytest.raises(ValueError, match="cannot pair"):
+        main_table(load_summaries([base, other]), ["a"], ["base", "dapo-iter1"],
+                   load_records([base.with_suffix(".jsonl"), other.with_suffix(".jsonl")]))
+
+
 def test_missing_model_in_summaries_fails_loudly(tmp_path):
-    df = load_summaries([write(tmp_path, "base", "a", 0.3)])
+    df = load_summaries([write(tmp_path, "base", "a", [1, 0], [0, 0])])
     with pytest.raises(KeyError):
         main_table(df, ["a"], ["base", "dapo-iter1"])

@@ -34,12 +34,24 @@ def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Rando
             for i in range(0, len(order), states_per_batch)]
 
 
+def action_weights(data: pd.DataFrame, scheme: str) -> list[float]:
+    """Per-pair weight in the batch mean. `unique`: each unique action once (the paper).
+    `count`: each action by how many of the state's N samples it was, so the loss is the mean over
+    the sampled actions and the advantages it weighs sum to zero per state (beyond the paper)."""
+    if scheme == "unique":
+        return [1.0] * len(data)
+    if scheme == "count":
+        return data["count"].astype(float).tolist()
+    raise ValueError(f"unknown action_weight {scheme!r}; known: unique, count")
+
+
 def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: pd.DataFrame,
                 hp: dict[str, Any], on_log: Callable[[int, dict[str, float]], None] | None = None,
                 progress: bool = True) -> dict[str, float]:
     """Minimise the mean DAPO loss over `data` (state, action, eos, advantage, ref_logp columns).
 
-    hp: beta, lr, epochs, states_per_batch, warmup_steps, max_grad_norm, seed, log_every.
+    hp: beta, lr, epochs, states_per_batch, warmup_steps, max_grad_norm, seed, log_every, and
+    action_weight (see `action_weights`).
     """
     optim = Optimiser(model, hp["lr"], 0.0, hp["warmup_steps"], hp["max_grad_norm"], name="actor")
     model = optim.model
@@ -48,6 +60,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     states, actions = data["state"].tolist(), data["action"].tolist()
     eos, sids = data["eos"].tolist(), data["state_id"].tolist()
     adv = torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32)
+    weight = torch.tensor(action_weights(data, hp.get("action_weight", "unique")), dtype=torch.float32)
     ref = torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32)
     total = hp["epochs"] * math.ceil(len(set(sids)) / hp["states_per_batch"])
     bar = tqdm(total=total, desc="actor", unit="step", disable=not progress, mininterval=5)
@@ -57,7 +70,8 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
             logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
                                  [eos[i] for i in idx])
             losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"])
-            loss = losses.mean()
+            w = weight[idx].to(losses.device)
+            loss = (w * losses).sum() / w.sum()
             grad_norm = optim.step(loss)
             bar.update(1)
             row = {"actor/loss": loss.item(), "actor/grad_norm": float(grad_norm),

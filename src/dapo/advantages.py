@@ -60,32 +60,45 @@ def pad_by_state(state_id: pd.Series, value: pd.Series) -> tuple[list[int], torc
     return state_ids, values, mask, (rows, slot)
 
 
-def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[str]], np.ndarray],
-                       state_text: dict[int, str], min_gap: float) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Advantages of the unique candidate actions of every state, after the gap filter.
+def candidate_advantages(candidates: pd.DataFrame,
+                         value_fn: Callable[[list[int], list[str]], np.ndarray]) -> pd.DataFrame:
+    """`candidates` with `value` and sibling-mean `advantage` of every sampled candidate.
 
-    value_fn maps texts s + a to critic values; it is called once, on the non-terminal unique
-    (state, action) pairs. Returns rows (state_id, action, count, terminal, eos, value, advantage)
-    and counts of states and actions kept and dropped.
+    value_fn maps (state ids, actions) to V(s + a); it is called once, on the non-terminal unique
+    (state, action) pairs. Terminal candidates keep the verifier's reward as their value.
     """
     cand = candidates.copy()
     cand["value"] = cand["reward"]
     open_pairs = cand.loc[~cand["terminal"], ["state_id", "action"]].drop_duplicates()
     if len(open_pairs):
-        values = value_fn([state_text[s] + a for s, a in zip(open_pairs["state_id"], open_pairs["action"])])
+        values = value_fn(open_pairs["state_id"].tolist(), open_pairs["action"].tolist())
         lookup = dict(zip(zip(open_pairs["state_id"], open_pairs["action"]), values))
         mask = ~cand["terminal"]
         cand.loc[mask, "value"] = [lookup[(s, a)] for s, a in zip(cand.loc[mask, "state_id"], cand.loc[mask, "action"])]
+    _, values, mask, (rows, slot) = pad_by_state(cand["state_id"], cand["value"])
+    cand["advantage"] = sibling_mean_advantage(values, mask)[rows, slot].numpy()
+    return cand
 
-    state_ids, values, mask, (rows, slot) = pad_by_state(cand["state_id"], cand["value"])
-    adv = sibling_mean_advantage(values, mask)
+
+def unique_actions(cand: pd.DataFrame) -> pd.DataFrame:
+    """One row per (state, action) with its count among the N samples."""
+    return (cand.groupby(["state_id", "action"], sort=True)
+            .agg(count=("k", "size"), terminal=("terminal", "first"), eos=("eos", "max"),
+                 value=("value", "first"), advantage=("advantage", "first"))
+            .reset_index())
+
+
+def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[int], list[str]], np.ndarray],
+                       min_gap: float) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Advantages of the unique candidate actions of every state, after the gap filter.
+
+    Returns rows (state_id, action, count, terminal, eos, value, advantage) and counts of states
+    and actions kept and dropped.
+    """
+    cand = candidate_advantages(candidates, value_fn)
+    state_ids, adv, mask, _ = pad_by_state(cand["state_id"], cand["advantage"])
     keep_state = advantage_gap_keep(adv, mask, min_gap)
-    cand["advantage"] = adv[rows, slot].numpy()
-
-    unique = (cand.groupby(["state_id", "action"], sort=True)
-              .agg(count=("k", "size"), terminal=("terminal", "first"), eos=("eos", "max"),
-                   value=("value", "first"), advantage=("advantage", "first"))
-              .reset_index())
+    unique = unique_actions(cand)
     kept_states = {s for s, keep in zip(state_ids, keep_state.tolist()) if keep}
     kept = unique[unique["state_id"].isin(kept_states)].reset_index(drop=True)
     stats = {"states": len(state_ids), "states_kept": len(kept_states),
@@ -93,3 +106,23 @@ def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[str]],
              "unique_actions": len(unique), "actions_kept": len(kept),
              "terminal_actions_kept": int(kept["terminal"].sum())}
     return kept, stats
+
+
+def advantage_agreement(estimate: pd.DataFrame, exact: pd.DataFrame) -> dict[str, float]:
+    """How well estimated advantages match exact (oracle) ones over the same unique actions.
+
+    Both frames: state_id, action, advantage (e.g. from `unique_actions`). Returns the fraction of
+    pairs with a nonzero exact advantage whose estimate has the same sign, the Pearson correlation,
+    and the fraction of actions the oracle calls wrong (value 0) among those the estimate favours.
+    """
+    both = estimate.merge(exact, on=["state_id", "action"], suffixes=("", "_exact"))
+    nonzero = both["advantage_exact"] != 0
+    same = np.sign(both["advantage"]) == np.sign(both["advantage_exact"])
+    corr = (float(np.corrcoef(both["advantage"], both["advantage_exact"])[0, 1])
+            if len(both) > 1 and both["advantage"].std() > 0 and both["advantage_exact"].std() > 0 else float("nan"))
+    favoured = both["advantage"] > 0
+    return {"sign_agreement": float(same[nonzero].mean()) if nonzero.any() else float("nan"),
+            "correlation": corr,
+            "favoured_wrong_fraction": float((both.loc[favoured, "value_exact"] == 0).mean())
+            if favoured.any() else float("nan"),
+            "pairs": len(both)}

@@ -1,18 +1,22 @@
 """Deterministic, pairwise-disjoint splits of a task's problems.
 
-Benchmarks are drawn first, each from its own seed, so they do not change when a training split's
-size does; the training splits (sft, rl, val) then come from one stream of the training
-distribution that skips every prompt already taken. Disjointness is by prompt text and is asserted.
+The training distribution is one pool: drawn from the `train` generator settings, deduplicated by
+prompt, shuffled, then cut into sft, rl, val and every in-domain benchmark (a benchmark given only
+a `size`). So all of them share one difficulty mix; a generator's small subspaces (few distinct
+prompts) run out evenly across splits instead of in whichever split is drawn first. Out-of-domain
+benchmarks (their own generator settings) are drawn after the pool from their own streams,
+skipping every prompt already taken. Disjointness is by prompt text and is asserted.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from .io import InputError
 from .tasks import Task
 
-# Seeds of different splits sit this far apart: reasoning-gym seeds item i with seed + i, so
+# Seeds of different streams sit this far apart: reasoning-gym seeds item i with seed + i, so
 # nearby seeds would replay each other's items.
 SEED_STRIDE = 10_000_019
 
@@ -20,34 +24,46 @@ SEED_STRIDE = 10_000_019
 def unique_problems(task: Task, config: dict[str, Any], size: int, seed: int, taken: set[str],
                     split: str) -> list[dict]:
     """The first `size` problems of the (config, seed) stream whose prompts are not in `taken`."""
-    pool = task.make_problems(config, size=4 * size + 64, seed=seed)
-    out = []
-    for problem in pool:
-        if problem["prompt"] in taken:
-            continue
-        taken.add(problem["prompt"])
-        out.append({**problem, "id": f"{split}-{len(out)}", "split": split})
-        if len(out) == size:
-            return out
+    out: list[dict] = []
+    drawn, chunk = 0, size + size // 4 + 64
+    while drawn < 4 * size + 64:  # a stream that keeps repeating itself is too small a space
+        # reasoning-gym seeds item i with seed + i, so chunks continue one stream
+        for problem in task.make_problems(config, size=chunk, seed=seed + drawn):
+            if problem["prompt"] in taken:
+                continue
+            taken.add(problem["prompt"])
+            out.append({**problem, "id": f"{split}-{len(out)}", "split": split})
+            if len(out) == size:
+                return out
+        drawn += chunk
+        chunk = max(64, 2 * (size - len(out)))
     raise InputError(f"split {split!r}: the generator config yields only {len(out)} new unique "
                      f"problems, {size} requested; widen the config or shrink the split")
 
 
+def in_domain(data_params: dict[str, Any]) -> list[str]:
+    """Benchmarks cut from the training pool: those given only a size."""
+    return [name for name, bench in data_params["benchmarks"].items() if set(bench) == {"size"}]
+
+
 def make_splits(task: Task, data_params: dict[str, Any]) -> dict[str, list[dict]]:
-    """All splits of a `data` params section: benchmarks first, then sft, rl and val."""
+    """All splits of a `data` params section: sft, rl, val and in-domain benchmarks from one
+    shuffled pool, then the out-of-domain benchmarks."""
     seed = data_params["seed"]
+    sizes = dict(data_params["splits"])
+    sizes.update({name: data_params["benchmarks"][name]["size"] for name in in_domain(data_params)})
     taken: set[str] = set()
+    pool = unique_problems(task, data_params["train"], sum(sizes.values()), seed, taken, "pool")
+    random.Random(seed).shuffle(pool)
     splits: dict[str, list[dict]] = {}
-    for k, (name, bench) in enumerate(data_params["benchmarks"].items(), start=1):
-        config = {key: v for key, v in bench.items() if key != "size"}
-        splits[name] = unique_problems(task, config, bench["size"], seed + k * SEED_STRIDE, taken, name)
-    train_config = data_params["train"]
-    stream = unique_problems(task, train_config, sum(data_params["splits"].values()), seed, taken, "train")
     start = 0
-    for name, size in data_params["splits"].items():
-        splits[name] = [{**p, "id": f"{name}-{i}", "split": name}
-                        for i, p in enumerate(stream[start:start + size])]
+    for name, size in sizes.items():
+        splits[name] = [{**p, "id": f"{name}-{i}", "split": name} for i, p in enumerate(pool[start:start + size])]
         start += size
+    for k, (name, bench) in enumerate(data_params["benchmarks"].items(), start=1):
+        if name not in splits:
+            config = {key: v for key, v in bench.items() if key != "size"}
+            splits[name] = unique_problems(task, config, bench["size"], seed + k * SEED_STRIDE, taken, name)
     assert_disjoint(splits)
     return splits
 

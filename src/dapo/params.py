@@ -57,11 +57,23 @@ def validate_params(params: Any, source: str = "params") -> dict:
         e = errors[0]
         where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
         raise InputError(f"{source}: invalid params at {where}: {e.message}")
+    from .tasks import (
+        TASKS,  # the schema lists every task's keys; which ones apply depends on data.task
+    )
+
+    task = TASKS[params["data"]["task"]]
     for name, cfg in [("data.train", params["data"]["train"]),
                       *((f"data.benchmarks.{b}", c) for b, c in params["data"]["benchmarks"].items())]:
-        for lo, hi in (("min_terms", "max_terms"), ("min_digits", "max_digits")):
-            if cfg[lo] > cfg[hi]:
+        keys = set(cfg) - {"size"}
+        if keys and not keys <= task.config_keys:
+            raise InputError(f"{source}: invalid params at {name}: keys {sorted(keys - task.config_keys)} "
+                             f"are not settings of task {task.name!r}")
+        for lo, hi in (("min_terms", "max_terms"), ("min_digits", "max_digits"), ("min_numbers", "max_numbers"),
+                       ("min_value", "max_value"), ("min_target", "max_target")):
+            if lo in cfg and cfg[lo] > cfg[hi]:
                 raise InputError(f"{source}: invalid params at {name}: {lo} {cfg[lo]} > {hi} {cfg[hi]}")
+    if not params["data"]["train"]:
+        raise InputError(f"{source}: invalid params at data.train: no generator settings")
     return params
 
 

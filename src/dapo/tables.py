@@ -1,5 +1,10 @@
-"""Paper-style tables and figures, built with pandas from the evaluation summaries on disk
-(never from MLflow, so rebuilding a table is a pure function of tracked files)."""
+"""Paper-style tables and figures, built with pandas from the evaluation files on disk (never from
+MLflow, so rebuilding a table is a pure function of tracked files).
+
+Every model row carries, per benchmark, the greedy accuracy (mean and std over seeds), the
+temperature-1 sampled accuracy, and its paired difference from the first row (the base policy)
+with a 95 % bootstrap CI over problems and seeds, for both greedy and sampled accuracy.
+"""
 
 from __future__ import annotations
 
@@ -7,79 +12,165 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from .io import read_jsonl
+from .stats import paired_bootstrap_ci
 
 _SEED = re.compile(r"^(?P<model>.+)-seed(?P<seed>\d+)$")
 
 
-def load_summaries(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per (model, seed, benchmark) from `<model>/<benchmark>.json` summaries.
+def _model_seed(name: str) -> tuple[str, int]:
+    """A model name ending in `-seed<k>` is one seed of model `<name>`; other names have seed 0."""
+    m = _SEED.match(name)
+    return (m["model"], int(m["seed"])) if m else (name, 0)
 
-    A model name ending in `-seed<k>` is one seed of model `<name>`; other names have seed 0.
-    """
+
+def load_summaries(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per (model, seed, benchmark) from `<model>/<benchmark>.json` summaries."""
     rows = []
     for path in paths:
         summary = json.loads(Path(path).read_text())
-        m = _SEED.match(summary["model"])
-        rows.append({"model": m["model"] if m else summary["model"],
-                     "seed": int(m["seed"]) if m else 0,
-                     "benchmark": summary["benchmark"],
-                     "accuracy": 100.0 * summary["accuracy"], "n": summary["n"]})
+        model, seed = _model_seed(summary["model"])
+        sampled = summary.get("sampled_accuracy")
+        rows.append({"model": model, "seed": seed, "benchmark": summary["benchmark"],
+                     "accuracy": 100.0 * summary["accuracy"],
+                     "sampled_accuracy": 100.0 * sampled if sampled is not None else np.nan,
+                     "n": summary["n"], "samples": summary.get("samples", 0)})
     return pd.DataFrame(rows)
 
 
-def main_table(df: pd.DataFrame, benchmarks: list[str], models: list[str]) -> pd.DataFrame:
-    """Rows = models (in the given order), columns = per benchmark mean accuracy in percent, its
-    standard deviation over seeds (0 for a single seed), and the number of problems."""
+def load_records(paths: list[str | Path]) -> dict[tuple[str, int, str], pd.DataFrame]:
+    """Per-problem scores from `<model>/<benchmark>.jsonl`: {(model, seed, benchmark): frame
+    indexed by problem id with columns greedy (0/1) and sampled (fraction of samples right)}."""
+    out = {}
+    for path in paths:
+        path = Path(path)
+        model, seed = _model_seed(path.parent.name)
+        records = read_jsonl(path, required=("id", "correct", "sampled_correct"))
+        frame = pd.DataFrame({"greedy": [float(r["correct"]) for r in records],
+                              "sampled_correct": [r["sampled_correct"] for r in records]},
+                             index=[r["id"] for r in records])
+        out[(model, seed, path.stem)] = frame
+    return out
+
+
+def paired_deltas(records: dict[tuple[str, int, str], pd.DataFrame], model: str, base: str,
+                  benchmark: str, samples: dict[str, int]) -> dict[str, float]:
+    """Difference of `model` from `base` on one benchmark, in points, with 95 % CIs: paired over
+    problems (matched by id) and resampled over the model's seeds."""
+    base_frame = records[(base, 0, benchmark)]
+    frames = [f for (m, _, b), f in sorted(records.items()) if m == model and b == benchmark]
+    out = {}
+    for col in ("greedy", "sampled"):
+        k = samples.get(model, 0)
+        if col == "sampled" and not (k and samples.get(base, 0)):
+            out.update({f"{col}_delta": np.nan, f"{col}_lo": np.nan, f"{col}_hi": np.nan})
+            continue
+        score = (lambda f, m: f["greedy"]) if col == "greedy" else (lambda f, m: f["sampled_correct"] / samples[m])
+        b = score(base_frame, base)
+        if any(set(f.index) != set(b.index) for f in frames):
+            raise ValueError(f"{model} on {benchmark}: problems differ from {base}'s; cannot pair them")
+        diff = np.stack([(score(f, model).reindex(b.index) - b).to_numpy() for f in frames])
+        mean, lo, hi = paired_bootstrap_ci(diff)
+        out.update({f"{col}_delta": 100 * mean, f"{col}_lo": 100 * lo, f"{col}_hi": 100 * hi})
+    return out
+
+
+def main_table(df: pd.DataFrame, benchmarks: list[str], models: list[str],
+               records: dict[tuple[str, int, str], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Rows = models (in the given order; the first is the baseline), columns per benchmark: mean
+    greedy accuracy in percent, its std over seeds (0 for a single seed), the number of problems,
+    the mean sampled accuracy, and (given per-problem records) the paired difference from the
+    baseline with its CI: `<b>_delta`, `<b>_lo`, `<b>_hi` (greedy), `<b>_sampled_delta`, ... ."""
     grouped = df.groupby(["model", "benchmark"])
     mean = grouped["accuracy"].mean().unstack()
     std = grouped["accuracy"].std(ddof=0).unstack()
+    sampled = grouped["sampled_accuracy"].mean().unstack()
     n = grouped["n"].first().unstack()
     seeds = df.groupby("model")["seed"].nunique()
+    samples = df.groupby("model")["samples"].min().to_dict()
     table = pd.DataFrame({"model": models, "seeds": [int(seeds[m]) for m in models]})
     for b in benchmarks:
         table[b] = [round(float(mean.loc[m, b]), 2) for m in models]
         table[f"{b}_std"] = [round(float(std.loc[m, b]), 2) for m in models]
         table[f"{b}_n"] = [int(n.loc[m, b]) for m in models]
+        table[f"{b}_sampled"] = [round(float(sampled.loc[m, b]), 2) for m in models]
+        if records is not None:
+            deltas = [paired_deltas(records, m, models[0], b, samples) if i else {}
+                      for i, m in enumerate(models)]
+            for key, col in (("greedy_delta", "delta"), ("greedy_lo", "lo"), ("greedy_hi", "hi"),
+                             ("sampled_delta", "sampled_delta"), ("sampled_lo", "sampled_lo"),
+                             ("sampled_hi", "sampled_hi")):
+                table[f"{b}_{col}"] = [round(d[key], 2) if key in d and not np.isnan(d[key]) else np.nan
+                                       for d in deltas]
     return table
 
 
 def table_metrics(table: pd.DataFrame, benchmarks: list[str]) -> dict[str, dict[str, float]]:
-    """The table as DVC metrics: {model: {benchmark: mean %, benchmark_std: std over seeds}}."""
-    return {row["model"]: {k: float(row[k]) for b in benchmarks for k in (b, f"{b}_std")}
+    """The table as DVC metrics: {model: {benchmark: mean %, benchmark_std: std over seeds, and,
+    where present, benchmark_delta / _lo / _hi (paired difference from the base, 95 % CI)}}."""
+    keys = ("", "_std", "_sampled", "_delta", "_lo", "_hi")
+    return {row["model"]: {f"{b}{k}": float(row[f"{b}{k}"]) for b in benchmarks for k in keys
+                           if f"{b}{k}" in row and not pd.isna(row[f"{b}{k}"])}
             for _, row in table.iterrows()}
 
 
+def _delta_cell(row, b: str, prefix: str = "") -> str:
+    d = row.get(f"{b}_{prefix}delta")
+    if d is None or pd.isna(d):
+        return "—"
+    return f"{d:+.1f} [{row[f'{b}_{prefix}lo']:+.1f}, {row[f'{b}_{prefix}hi']:+.1f}]"
+
+
 def to_markdown(table: pd.DataFrame, benchmarks: list[str]) -> str:
-    """Cells `mean ± std` (percent), with n per benchmark in the header."""
-    header = ["model", "seeds"] + [f"{b} (n={int(table[f'{b}_n'].iloc[0])})" for b in benchmarks]
+    """Per benchmark: greedy `mean ± std` (percent), the paired difference from the base with its
+    95 % CI, and the sampled (T = 1) accuracy with its difference; n in the header."""
+    header = ["model", "seeds"]
+    for b in benchmarks:
+        n = int(table[f"{b}_n"].iloc[0])
+        header += [f"{b} greedy (n={n})", f"{b} Δ greedy [95% CI]", f"{b} sampled", f"{b} Δ sampled [95% CI]"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
-        cells = [row["model"], str(row["seeds"])] + [
-            f"{row[b]:.1f} ± {row[f'{b}_std']:.1f}" if row["seeds"] > 1 else f"{row[b]:.1f}"
-            for b in benchmarks]
+        cells = [row["model"], str(row["seeds"])]
+        for b in benchmarks:
+            cells.append(f"{row[b]:.1f} ± {row[f'{b}_std']:.1f}" if row["seeds"] > 1 else f"{row[b]:.1f}")
+            cells.append(_delta_cell(row, b))
+            cells.append("—" if pd.isna(row[f"{b}_sampled"]) else f"{row[f'{b}_sampled']:.1f}")
+            cells.append(_delta_cell(row, b, "sampled_"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def plot_main(table: pd.DataFrame, benchmarks: list[str], path: str | Path) -> None:
-    """Grouped bars: accuracy per benchmark, one bar per model, error bars = std over seeds."""
+    """Left: greedy accuracy per benchmark, one bar per model (error bars = std over seeds).
+    Right: each model's paired difference from the base with its 95 % CI."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(benchmarks), 3.6))
+    fig, (ax, dx) = plt.subplots(1, 2, figsize=(3.6 + 3.2 * len(benchmarks), 3.8))
     width = 0.8 / len(table)
     for i, (_, row) in enumerate(table.iterrows()):
         xs = [j + i * width for j in range(len(benchmarks))]
         ax.bar(xs, [row[b] for b in benchmarks], width, yerr=[row[f"{b}_std"] for b in benchmarks],
                label=row["model"], capsize=3)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(benchmarks))], benchmarks)
+        if i and f"{benchmarks[0]}_delta" in row:
+            d = np.array([row[f"{b}_delta"] for b in benchmarks], dtype=float)
+            err = np.array([[d[j] - row[f"{b}_lo"], row[f"{b}_hi"] - d[j]] for j, b in enumerate(benchmarks)]).T
+            dx.errorbar(xs, d, yerr=err, fmt="o", capsize=4, color=f"C{i}", label=row["model"])
+    ticks = [j + 0.4 - width / 2 for j in range(len(benchmarks))]
+    ax.set_xticks(ticks, benchmarks)
     ax.set_ylabel("greedy accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
     ax.set_title("pass@1 per benchmark (first = in-domain)")
+    dx.axhline(0, color="k", lw=0.8)
+    dx.set_xticks(ticks, benchmarks)
+    dx.set_ylabel(f"greedy accuracy − {table['model'].iloc[0]} (points)")
+    dx.set_title("paired difference, 95 % bootstrap CI")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

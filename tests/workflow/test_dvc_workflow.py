@@ -156,10 +156,11 @@ def test_metrics_and_plots_show_accuracies_and_training_curves(scenario):
     metrics = json.loads(steps["metrics_show"].stdout)
     files = next(iter(metrics.values()))["data"]
     accuracy = files["results/smoke/tables/metrics.json"]["data"]
-    assert set(accuracy["dapo-iter2"]) == {"chain_sum", "chain_sum_std", "chain_sum_long", "chain_sum_long_std"}
-    assert 0 <= accuracy["base"]["chain_sum"] <= 100
+    assert set(accuracy["dapo-iter2"]) == {f"{b}{k}" for b in ("countdown", "countdown_four")
+                                           for k in ("", "_std", "_sampled", "_delta", "_lo", "_hi")}
+    assert 0 <= accuracy["base"]["countdown"] <= 100
     plots = json.loads(steps["plots_show"].stdout)["data"]
-    assert {"accuracy-chain_sum", "accuracy-chain_sum_long", "results/smoke/sft/curve.csv",
+    assert {"accuracy-countdown", "accuracy-countdown_four", "results/smoke/sft/curve.csv",
             "results/smoke/critic/seed0/iter2/curve.csv", "results/smoke/actor/seed0/iter1/curve.csv",
             "results/smoke/figures/main.png"} <= set(plots)
     curve = plots["results/smoke/actor/seed0/iter1/curve.csv"][0]["content"]["data"]["values"]

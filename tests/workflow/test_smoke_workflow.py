@@ -23,8 +23,8 @@ def smoke_run(tmp_path_factory):
 
 def test_data_splits_are_written(smoke_run):
     _, out = smoke_run
-    sizes = {s: len(read_jsonl(out / "data" / f"{s}.jsonl")) for s in ("sft", "rl", "val", "chain_sum", "chain_sum_long")}
-    assert sizes == {"sft": 64, "rl": 8, "val": 8, "chain_sum": 12, "chain_sum_long": 12}
+    sizes = {s: len(read_jsonl(out / "data" / f"{s}.jsonl")) for s in ("sft", "rl", "val", "countdown", "countdown_four")}
+    assert sizes == {"sft": 64, "rl": 8, "val": 8, "countdown": 12, "countdown_four": 12}
 
 
 def test_base_policy_reloads_and_logs(smoke_run):
@@ -87,16 +87,19 @@ def test_critic_and_actor_checkpoints_reload(smoke_run):
 
 def test_evaluation_records_and_table(smoke_run):
     _, out = smoke_run
-    records = read_jsonl(out / "evaluate" / "base" / "chain_sum.jsonl", required=("response", "correct"))
+    records = read_jsonl(out / "evaluate" / "base" / "countdown.jsonl", required=("response", "correct"))
     assert len(records) == 12
-    summary = json.loads((out / "evaluate" / "base" / "chain_sum.json").read_text())
+    summary = json.loads((out / "evaluate" / "base" / "countdown.json").read_text())
     assert summary["accuracy"] == sum(r["correct"] for r in records) / 12
     table = pd.read_csv(out / "tables" / "main.csv")
     assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2"]
     assert table["seeds"].tolist() == [1, 2, 2]
-    assert list(table.columns) == ["model", "seeds", "chain_sum", "chain_sum_std", "chain_sum_n",
-                                   "chain_sum_long", "chain_sum_long_std", "chain_sum_long_n"]
-    assert table.loc[0, "chain_sum"] == pytest.approx(100 * summary["accuracy"], abs=0.01)
+    cols = ["", "_std", "_n", "_sampled", "_delta", "_lo", "_hi", "_sampled_delta", "_sampled_lo", "_sampled_hi"]
+    assert list(table.columns) == ["model", "seeds", *(b + c for b in ("countdown", "countdown_four") for c in cols)]
+    assert table.loc[0, "countdown"] == pytest.approx(100 * summary["accuracy"], abs=0.01)
+    assert table.loc[0, "countdown_sampled"] == pytest.approx(100 * summary["sampled_accuracy"], abs=0.01)
+    assert table.loc[1:, "countdown_delta"].notna().all() and table.loc[0, "countdown_delta"] != table.loc[0, "countdown_delta"]
+    assert (table.loc[1:, "countdown_lo"] <= table.loc[1:, "countdown_delta"]).all()
     assert (out / "figures" / "main.png").read_bytes()[:4] == b"\x89PNG"
     for rule in ("data", "sft", "evaluate/base", "evaluate/dapo-iter2-seed1", "tables",
                  *(f"{stage}/seed{seed}/iter{it}" for stage in ("generate", "complete", "critic", "advantages", "actor")

@@ -14,6 +14,7 @@ ROOT = results_root(PROFILE)
 BENCHMARKS = list(config["data"]["benchmarks"])
 SPLITS = ["sft", "rl", "val"]
 LIB = "src/dapo"
+TASK_CODE = ("tasks/__init__", "tasks/base", "tasks/chain_sum", "tasks/countdown")
 
 
 def code(*modules):

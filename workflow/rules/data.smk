@@ -1,6 +1,6 @@
 rule data:
     input:
-        code=code("stages/data", "data", "tasks/__init__", "tasks/base", "tasks/chain_sum"),
+        code=code("stages/data", "data", *TASK_CODE),
     output:
         expand("{root}/data/{split}.jsonl", root=ROOT, split=SPLITS + BENCHMARKS),
     params:

@@ -5,7 +5,8 @@ TABLE_MODELS = ["base"] + [f"dapo-iter{i}" for i in ITERATIONS]
 rule tables:
     input:
         summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
-        code=code("stages/tables", "tables"),
+        records=expand("{root}/evaluate/{model}/{bench}.jsonl", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
+        code=code("stages/tables", "tables", "stats"),
     output:
         table=f"{ROOT}/tables/main.csv",
         markdown=f"{ROOT}/tables/main.md",

@@ -5,18 +5,31 @@ Writes <out>/advantages.parquet (state_id, state, action, count, terminal, eos, 
 ref_logp) and <out>/metrics.json (states and actions kept and dropped). Terminal candidates take the
 verifier's exact reward as their value (the paper leaves them unspecified); an action that ends the
 solution includes the end-of-sequence token in its log-prob.
+
+`advantages.value_source: oracle` (beyond the paper, a diagnostic) replaces the critic's V(s + a)
+by the task's exact step value, where the task has one: what the actor does with perfect values.
+With such a task the critic's advantages are also compared with the exact ones (sign agreement,
+correlation), in either mode, so critic error and actor dynamics can be told apart.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..advantages import candidate_actions, compute_advantages
+import numpy as np
+
+from ..advantages import (
+    advantage_agreement,
+    candidate_actions,
+    candidate_advantages,
+    compute_advantages,
+    unique_actions,
+)
 from ..critic import predict_values
 from ..io import read_jsonl, read_parquet, write_parquet
 from ..logprobs import batched_action_logps
 from ..models import load_critic, load_policy
-from ..tasks import get_task
+from ..tasks import Task, get_task
 from . import _chain, _cli
 
 
@@ -30,8 +43,27 @@ def main(args, params):
                   for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
     critic, ctok = load_critic(args.critic)
     candidates = candidate_actions(completions, states, task, problems)
-    data, stats = compute_advantages(candidates, lambda texts: predict_values(critic, ctok, texts, hp["batch_size"]),
-                                     state_text, hp["min_gap"])
+    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
+    prefix_of = dict(zip(states["state_id"], states["prefix"]))
+
+    def critic_values(sids, actions):
+        return predict_values(critic, ctok, [state_text[s] + a for s, a in zip(sids, actions)], hp["batch_size"])
+
+    def oracle_values(sids, actions):
+        return np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a) for s, a in zip(sids, actions)])
+
+    has_oracle = type(task).oracle_value is not Task.oracle_value
+    if hp["value_source"] == "oracle" and not has_oracle:
+        raise _cli.InputError(f"advantages.value_source: oracle, but task {task.name!r} has no exact step values")
+    value_fn = oracle_values if hp["value_source"] == "oracle" else critic_values
+    data, stats = compute_advantages(candidates, value_fn, hp["min_gap"])
+    metrics = {f"advantages/{k}": v for k, v in stats.items()}
+    if has_oracle:
+        by_critic = unique_actions(candidate_advantages(candidates, critic_values))
+        by_oracle = unique_actions(candidate_advantages(candidates, oracle_values))
+        metrics.update({f"advantages/critic_vs_oracle_{k}": v
+                        for k, v in advantage_agreement(by_critic, by_oracle).items()})
+        metrics["advantages/oracle_value_mean"] = float(by_oracle["value"].mean())
     if data.empty:
         raise _cli.InputError(f"advantages: every state fell below the gap {hp['min_gap']}; nothing to train on")
     data.insert(1, "state", data["state_id"].map(state_text))
@@ -40,7 +72,6 @@ def main(args, params):
                                             data["eos"].tolist(), hp["batch_size"]).numpy()
     out = Path(args.out)
     write_parquet(out / "advantages.parquet", data)
-    metrics = {f"advantages/{k}": v for k, v in stats.items()}
     metrics.update({"advantages/abs_mean": float(data["advantage"].abs().mean()),
                     "advantages/positive_fraction": float((data["advantage"] > 0).mean()),
                     "advantages/ref_logp_mean": float(data["ref_logp"].mean())})

@@ -1,4 +1,5 @@
-"""evaluate: zero-shot greedy pass@1 of one model on every benchmark (paper section 5).
+"""evaluate: zero-shot greedy pass@1 of one model on every benchmark (paper section 5), and the
+accuracy of `evaluate.samples` temperature-1 samples per problem beside it.
 
 For each benchmark writes <out>/<benchmark>.jsonl (one record per problem: prompt, response,
 extracted answer, correct) and <out>/<benchmark>.json (accuracy, unparseable and truncated rates,
@@ -27,14 +28,15 @@ def main(args, params):
     for bench in params["data"]["benchmarks"]:
         problems = read_jsonl(Path(args.data_dir) / f"{bench}.jsonl", required=("id", "prompt", "answer", "entry"))
         generator = HFGenerator(model, tokenizer, batch_size=hp["batch_size"], desc=f"evaluate {bench}")
-        records, summary = evaluate(generator, task, problems, hp["max_new_tokens"])
+        records, summary = evaluate(generator, task, problems, hp["max_new_tokens"], hp["samples"])
         summary.update(model=args.name, benchmark=bench)
         write_jsonl(out / f"{bench}.jsonl", records)
         write_json(out / f"{bench}.json", summary)
         print(f"{args.name} on {bench}: accuracy {summary['accuracy']:.3f} (n={summary['n']}, "
-              f"unparseable {summary['unparseable_rate']:.3f})")
+              f"sampled {summary['sampled_accuracy']}, unparseable {summary['unparseable_rate']:.3f})")
         run.log_metrics({f"eval/{bench}/{k}": summary[k]
-                         for k in ("accuracy", "unparseable_rate", "truncated_rate", "n")})
+                         for k in ("accuracy", "sampled_accuracy", "unparseable_rate", "truncated_rate", "n")
+                         if summary[k] is not None})
     run.flush(artifacts=[out / f"{b}.json" for b in params["data"]["benchmarks"]])
 
 

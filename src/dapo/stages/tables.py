@@ -1,21 +1,23 @@
-"""tables: the main results table (paper Tables 1-2 style) and its figure, from evaluation summaries.
+"""tables: the main results table (paper Tables 1-2 style) and its figure, from evaluation files.
 
-Writes --out (csv: one row per model, per benchmark mean accuracy in percent, std over seeds, n),
-a markdown rendering next to it (.md), the same accuracies as DVC metrics (--metrics, json) and a
-bar chart (--figure).
+Writes --out (csv: one row per model, per benchmark greedy accuracy in percent, std over seeds, n,
+sampled accuracy, and the paired difference from the base with its 95 % bootstrap CI over problems
+and seeds), a markdown rendering next to it (.md), the same numbers as DVC metrics (--metrics,
+json) and a figure of accuracies and differences (--figure).
 """
 
 from __future__ import annotations
 
 from ..io import atomic_path, write_json
-from ..tables import load_summaries, main_table, plot_main, table_metrics, to_markdown
+from ..tables import load_records, load_summaries, main_table, plot_main, table_metrics, to_markdown
 from ..tracking import StageRun
 from . import _cli
 
 
 def main(args, params):
     benchmarks = list(params["data"]["benchmarks"])
-    table = main_table(load_summaries(args.summaries), benchmarks, args.models)
+    records = load_records([s.rsplit(".", 1)[0] + ".jsonl" for s in args.summaries])
+    table = main_table(load_summaries(args.summaries), benchmarks, args.models, records)
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
     md = args.out.rsplit(".", 1)[0] + ".md"
@@ -31,7 +33,8 @@ def main(args, params):
 
 if __name__ == "__main__":
     p = _cli.parser(__doc__)
-    p.add_argument("--summaries", nargs="+", required=True, help="<model>/<benchmark>.json files")
+    p.add_argument("--summaries", nargs="+", required=True,
+                   help="<model>/<benchmark>.json files (the per-problem .jsonl beside each is read too)")
     p.add_argument("--models", nargs="+", required=True, help="row order (model names without -seed<k>)")
     p.add_argument("--out", required=True, help="main table csv")
     p.add_argument("--metrics", required=True, help="accuracies json (DVC metrics)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .base import Task
 from .chain_sum import ChainSum
+from .countdown import Countdown
 
-TASKS: dict[str, type[Task]] = {ChainSum.name: ChainSum}
+TASKS: dict[str, type[Task]] = {ChainSum.name: ChainSum, Countdown.name: Countdown}
 
 
 def get_task(name: str) -> Task:

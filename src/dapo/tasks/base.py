@@ -16,6 +16,8 @@ class Task(ABC):
     name: str
     #: identifies the prompt format; logged with every score so results stay comparable
     template_id: str
+    #: the generator settings a params file may give (data.train, data.benchmarks.*)
+    config_keys: frozenset[str]
 
     @abstractmethod
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
@@ -36,6 +38,18 @@ class Task(ABC):
     @abstractmethod
     def verify(self, problem: dict, response: str) -> bool:
         """Binary reward of the paper: True iff the response's final answer is exactly correct."""
+
+    def difficulty(self, problem: dict) -> tuple:
+        """The problem's difficulty key (e.g. its size); splits of one pool share its histogram."""
+        raise NotImplementedError(f"task {self.name!r} defines no difficulty key")
+
+    def oracle_value(self, problem: dict, prefix: str) -> float:
+        """Exact value of a state: 1.0 iff the response prefix (whole lines) can still end correct.
+
+        Only tasks that can decide it exactly implement it (`advantages.value_source: oracle`).
+        """
+        raise NotImplementedError(f"task {self.name!r} has no exact step values; "
+                                  "use advantages.value_source: critic")
 
     @staticmethod
     def split_steps(response: str) -> list[str]:

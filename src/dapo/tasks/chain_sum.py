@@ -28,6 +28,7 @@ _ANSWER = re.compile(r"A: (-?\d+)")
 class ChainSum(Task):
     name = "chain_sum"
     template_id = "chain_sum/v1"
+    config_keys = frozenset({"min_terms", "max_terms", "min_digits", "max_digits", "allow_negation"})
 
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
         ds = reasoning_gym.create_dataset(self.name, **config, seed=seed, size=size)
@@ -61,6 +62,19 @@ class ChainSum(Task):
             raise ValueError(f"{problem['id']}: written solution {total} != gold {problem['answer']}")
         lines.append(f"A: {total}")
         return "\n".join(lines)
+
+    def difficulty(self, problem: dict) -> tuple:
+        """(number of operands, digits of the longest operand)."""
+        operands = problem["entry"]["metadata"]["expression"].split(" ")[::2]
+        return len(operands), max(len(o.lstrip("-")) for o in operands)
+
+    def oracle_value(self, problem: dict, prefix: str) -> float:
+        """The solution is unique line by line: a prefix can end correct iff its lines are the
+        written solution's first lines (a whole response: the verifier's reward)."""
+        if prefix and not prefix.endswith("\n"):
+            return float(self.verify(problem, prefix))
+        lines = prefix.split("\n")[:-1]
+        return float(lines == self.write_solution(problem).split("\n")[:len(lines)])
 
     def extract_answer(self, response: str) -> str | None:
         lines = response.split("\n")

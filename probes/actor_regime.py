@@ -1,0 +1,110 @@
+"""Probe: which actor regime improves the base policy, on the val split (never a benchmark).
+
+Retrains the DAPO actor from pi_0 on the labelled states of one chain (seed 0, iteration 1 of the
+default build) under several settings, with the critic's or the exact (oracle) step values, and
+reports val greedy and sampled accuracy against pi_0, with the paired 95 % bootstrap CI.
+
+    snakemake --cores 2 results/advantages/seed0/iter1/advantages.parquet   # labels + critic
+    python probes/actor_regime.py                                          # every variant
+    python probes/actor_regime.py --only paper-oracle paper-critic         # some of them
+
+Prints one line per variant and writes probes/results/actor_regime.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dapo.actor import train_actor
+from dapo.advantages import candidate_actions, compute_advantages
+from dapo.critic import predict_values
+from dapo.evaluation import evaluate
+from dapo.generation import HFGenerator
+from dapo.io import read_jsonl, read_parquet
+from dapo.logprobs import batched_action_logps
+from dapo.models import load_critic, load_policy
+from dapo.params import load_params
+from dapo.stats import paired_bootstrap_ci
+from dapo.tasks import get_task
+
+PAPER = {"beta": 0.01, "lr": 1e-5, "epochs": 1, "states_per_batch": 32, "warmup_steps": 0,
+         "max_grad_norm": 1.0, "weight_decay": 0.0, "log_every": 1000, "seed": 0}
+VARIANTS = {
+    "paper-oracle": ("oracle", 0.1, {}),
+    "paper-critic": ("critic", 0.1, {}),
+    "lr3e-5-oracle": ("oracle", 0.1, {"lr": 3e-5}),
+    "lr1e-4-oracle": ("oracle", 0.1, {"lr": 1e-4}),
+    "count-oracle": ("oracle", 0.1, {"action_weight": "count"}),
+    "count-lr1e-4-oracle": ("oracle", 0.1, {"action_weight": "count", "lr": 1e-4}),
+    "beta1-lr1e-4-ep4-oracle": ("oracle", 0.1, {"beta": 1.0, "lr": 1e-4, "epochs": 4}),
+    "beta0.1-lr1e-4-ep4-oracle": ("oracle", 0.1, {"beta": 0.1, "lr": 1e-4, "epochs": 4}),
+    "count-beta1-lr1e-4-ep4-oracle": ("oracle", 0.1, {"beta": 1.0, "lr": 1e-4, "epochs": 4, "action_weight": "count"}),
+    "count-beta0.1-lr1e-4-ep4-oracle": ("oracle", 0.1, {"beta": 0.1, "lr": 1e-4, "epochs": 4, "action_weight": "count"}),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params/default.yaml")
+    ap.add_argument("--root", default="results")
+    ap.add_argument("--chain", default="seed0/iter1")
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--samples", type=int, default=4)
+    args = ap.parse_args()
+    params = load_params(args.params)
+    task = get_task(params["data"]["task"])
+    root = Path(args.root)
+    problems = {p["id"]: p for p in read_jsonl(root / "data/rl.jsonl")}
+    val = read_jsonl(root / "data/val.jsonl")
+    states = read_parquet(root / f"complete/{args.chain}/states.parquet")
+    completions = read_parquet(root / f"complete/{args.chain}/completions.parquet")
+    text = {s: task.render_prompt(problems[p]) + x for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
+    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
+    prefix_of = dict(zip(states["state_id"], states["prefix"]))
+    candidates = candidate_actions(completions, states, task, problems)
+    critic, ctok = load_critic(root / f"critic/{args.chain}/model")
+    value_fns = {
+        "critic": lambda sids, acts: predict_values(critic, ctok, [text[s] + a for s, a in zip(sids, acts)], 256),
+        "oracle": lambda sids, acts: np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a)
+                                               for s, a in zip(sids, acts)]),
+    }
+    base, tok = load_policy(root / "sft/model")
+    base_records, base_summary = evaluate(HFGenerator(base, tok, 500, progress=False), task, val, 128, args.samples)
+    print(f"base: val greedy {base_summary['accuracy']:.3f} sampled {base_summary['sampled_accuracy']:.3f}")
+    out = Path("probes/results/actor_regime.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for name, (source, gap, over) in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        start = time.time()
+        data, stats = compute_advantages(candidates, value_fns[source], gap)
+        data.insert(1, "state", data["state_id"].map(text))
+        data["ref_logp"] = batched_action_logps(base, tok, data["state"].tolist(), data["action"].tolist(),
+                                                data["eos"].tolist(), 256).numpy()
+        model, _ = load_policy(root / "sft/model")
+        summary = train_actor(model, tok, data, {**PAPER, **over}, progress=False)
+        records, s = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, args.samples)
+        g = np.array([[r["correct"] - b["correct"] for r, b in zip(records, base_records)]], dtype=float)
+        k = args.samples
+        sm = np.array([[(r["sampled_correct"] - b["sampled_correct"]) / k for r, b in zip(records, base_records)]])
+        gd, sd = paired_bootstrap_ci(g), paired_bootstrap_ci(sm)
+        row = {"variant": name, "source": source, "gap": gap, **over, "states": stats["states_kept"],
+               "pairs": len(data), "steps": summary["actor/steps"], "val_greedy": s["accuracy"],
+               "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
+               "base_greedy": base_summary["accuracy"], "base_sampled": base_summary["sampled_accuracy"],
+               "seconds": time.time() - start}
+        print(f"{name}: {stats['states_kept']} states {len(data)} pairs {summary['actor/steps']} steps | "
+              f"greedy {s['accuracy']:.3f} ({100*gd[0]:+.1f} [{100*gd[1]:+.1f}, {100*gd[2]:+.1f}]) | "
+              f"sampled {s['sampled_accuracy']:.3f} ({100*sd[0]:+.1f} [{100*sd[1]:+.1f}, {100*sd[2]:+.1f}]) "
+              f"| {time.time() - start:.0f}s", flush=True)
+        with out.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,7 @@ include: "workflow/rules/complete.smk"
 include: "workflow/rules/critic.smk"
 include: "workflow/rules/advantages.smk"
 include: "workflow/rules/actor.smk"
+include: "workflow/rules/oracle.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 

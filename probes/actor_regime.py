@@ -7,8 +7,11 @@ reports val greedy and sampled accuracy against pi_0, with the paired 95 % boots
     snakemake --cores 2 results/advantages/seed0/iter1/advantages.parquet   # labels + critic
     python probes/actor_regime.py                                          # every variant
     python probes/actor_regime.py --only paper-oracle paper-critic         # some of them
+    python probes/actor_regime.py --hp '{"beta": 0.3}' --source oracle     # an ad-hoc variant
 
-Prints one line per variant and writes probes/results/actor_regime.jsonl.
+Prints one line per variant (val accuracy, its paired difference from pi_0 with a 95 % CI, and
+the greedy outcomes: correct, dead_end = a wrong choice, arithmetic = a wrong result, ...) and
+appends it to probes/results/actor_regime.jsonl.
 """
 
 from __future__ import annotations
@@ -55,7 +58,15 @@ def main():
     ap.add_argument("--chain", default="seed0/iter1")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--base", help="pi_0 checkpoint (default: <root>/sft/model)")
+    ap.add_argument("--hp", help="JSON of actor settings over the paper's: run this one variant")
+    ap.add_argument("--source", default="oracle", choices=["oracle", "critic"], help="values for --hp")
+    ap.add_argument("--gap", type=float, default=0.1, help="min_gap for --hp")
+    ap.add_argument("--floor", type=float, help="actor.target_floor: clamp the target A/beta from below")
+    ap.add_argument("--positives", action="store_true", help="train on positive-advantage pairs only")
     args = ap.parse_args()
+    variants = ({f"{args.source}-{args.hp}": (args.source, args.gap, json.loads(args.hp))} if args.hp
+                else VARIANTS)
     params = load_params(args.params)
     task = get_task(params["data"]["task"])
     root = Path(args.root)
@@ -67,18 +78,23 @@ def main():
     prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
     prefix_of = dict(zip(states["state_id"], states["prefix"]))
     candidates = candidate_actions(completions, states, task, problems)
-    critic, ctok = load_critic(root / f"critic/{args.chain}/model")
+    def critic_values(sids, acts):
+        critic, ctok = load_critic(root / f"critic/{args.chain}/model")
+        return predict_values(critic, ctok, [text[s] + a for s, a in zip(sids, acts)], 256)
+
     value_fns = {
-        "critic": lambda sids, acts: predict_values(critic, ctok, [text[s] + a for s, a in zip(sids, acts)], 256),
+        "critic": critic_values,
         "oracle": lambda sids, acts: np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a)
                                                for s, a in zip(sids, acts)]),
     }
-    base, tok = load_policy(root / "sft/model")
+    base_path = args.base or root / "sft/model"
+    base, tok = load_policy(base_path)
     base_records, base_summary = evaluate(HFGenerator(base, tok, 500, progress=False), task, val, 128, args.samples)
-    print(f"base: val greedy {base_summary['accuracy']:.3f} sampled {base_summary['sampled_accuracy']:.3f}")
+    print(f"base {base_path}: val greedy {base_summary['accuracy']:.3f} sampled "
+          f"{base_summary['sampled_accuracy']:.3f} {base_summary.get('greedy_outcomes')}")
     out = Path("probes/results/actor_regime.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    for name, (source, gap, over) in VARIANTS.items():
+    for name, (source, gap, over) in variants.items():
         if args.only and name not in args.only:
             continue
         start = time.time()
@@ -86,22 +102,27 @@ def main():
         data.insert(1, "state", data["state_id"].map(text))
         data["ref_logp"] = batched_action_logps(base, tok, data["state"].tolist(), data["action"].tolist(),
                                                 data["eos"].tolist(), 256).numpy()
-        model, _ = load_policy(root / "sft/model")
+        if args.positives:
+            data = data[data["advantage"] > 0].reset_index(drop=True)
+        if args.floor is not None:
+            over = {**over, "target_floor": args.floor}
+        model, _ = load_policy(base_path)
         summary = train_actor(model, tok, data, {**PAPER, **over}, progress=False)
         records, s = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, args.samples)
         g = np.array([[r["correct"] - b["correct"] for r, b in zip(records, base_records)]], dtype=float)
         k = args.samples
         sm = np.array([[(r["sampled_correct"] - b["sampled_correct"]) / k for r, b in zip(records, base_records)]])
         gd, sd = paired_bootstrap_ci(g), paired_bootstrap_ci(sm)
-        row = {"variant": name, "source": source, "gap": gap, **over, "states": stats["states_kept"],
+        row = {"variant": name, "positives": args.positives, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
                "pairs": len(data), "steps": summary["actor/steps"], "val_greedy": s["accuracy"],
                "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
                "base_greedy": base_summary["accuracy"], "base_sampled": base_summary["sampled_accuracy"],
-               "seconds": time.time() - start}
+               "outcomes": s.get("greedy_outcomes"), "base_outcomes": base_summary.get("greedy_outcomes"),
+               "base": str(base_path), "seconds": time.time() - start}
         print(f"{name}: {stats['states_kept']} states {len(data)} pairs {summary['actor/steps']} steps | "
               f"greedy {s['accuracy']:.3f} ({100*gd[0]:+.1f} [{100*gd[1]:+.1f}, {100*gd[2]:+.1f}]) | "
               f"sampled {s['sampled_accuracy']:.3f} ({100*sd[0]:+.1f} [{100*sd[1]:+.1f}, {100*sd[2]:+.1f}]) "
-              f"| {time.time() - start:.0f}s", flush=True)
+              f"| {s.get('greedy_outcomes')} | {time.time() - start:.0f}s", flush=True)
         with out.open("a") as f:
             f.write(json.dumps(row) + "\n")
 

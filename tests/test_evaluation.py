@@ -44,3 +44,20 @@ def test_sampled_accuracy_counts_right_samples_per_problem(task):
     assert [(c.temperature, c.n) for c in gen.calls] == [(0.0, 1), (1.0, 2)]
     assert [r["sampled_correct"] for r in records] == [1, 2]
     assert summary["accuracy"] == 0.5 and summary["sampled_accuracy"] == 0.75 and summary["samples"] == 2
+
+
+def test_countdown_summaries_break_greedy_failures_down_by_kind():
+    """Two countdown problems: one solved, one with a dead-end first step."""
+    from dapo.tasks import get_task
+
+    task = get_task("countdown")
+    meta = {"source_dataset": "countdown", "numbers": [3, 5, 6], "target": 21}
+    problems = [{"id": "a", "prompt": "Q: 3 5 6 -> 21\n", "answer": "21", "entry": {"metadata": meta}},
+                {"id": "b", "prompt": "Q: 3 5 6 -> 21\n", "answer": "21", "entry": {"metadata": meta}}]
+    gen = FixedGenerator({"Q: 3 5 6 -> 21\n": "5 * 3 = 15\n15 + 6 = 21\nA: 21"})
+    records, summary = evaluate(gen, task, problems, max_new_tokens=32)
+    assert summary["greedy_outcomes"] == {"correct": 1.0}
+    gen = FixedGenerator({"Q: 3 5 6 -> 21\n": "6 - 5 = 1\n3 * 1 = 3\nA: 21"})
+    records, summary = evaluate(gen, task, problems, max_new_tokens=32)
+    assert [r["error"] for r in records] == ["dead_end", "dead_end"]
+    assert summary["greedy_outcomes"] == {"dead_end": 1.0}

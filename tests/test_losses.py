@@ -67,6 +67,17 @@ def test_dapo_loss_and_stats():
     assert stats["log_ratio"].item() == pytest.approx((0.5 - 1.0 + 0.3) / 3)
 
 
+def test_dapo_loss_target_floor_bounds_only_the_push_down():
+    """The pairs of test_dapo_loss_and_stats with target_floor -0.5: targets max(2, -0.5) = 2,
+    max(-1, -0.5) = -0.5, max(-0.5, -0.5) = -0.5. Losses 0.5 (0.5 - 2)^2 = 1.125,
+    0.5 (-1.0 + 0.5)^2 = 0.125, 0.5 (0.3 + 0.5)^2 = 0.32."""
+    policy = torch.tensor([-1.0, -2.0, -0.7])
+    ref = torch.tensor([-1.5, -1.0, -1.0])
+    adv = torch.tensor([0.2, -0.1, -0.05])
+    losses, _ = dapo_loss(policy, ref, adv, beta=0.1, target_floor=-0.5)
+    torch.testing.assert_close(losses, torch.tensor([1.125, 0.125, 0.32]), rtol=0, atol=1e-6)
+
+
 def test_dapo_loss_gradient_pulls_log_ratio_to_advantage_over_beta():
     """d/dx 0.5 (x - A/beta)^2 = x - A/beta: at x = 0, A = 0.2, beta = 0.1 the gradient is -2."""
     policy = torch.tensor([-1.0], requires_grad=True)

@@ -51,7 +51,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     """Minimise the mean DAPO loss over `data` (state, action, eos, advantage, ref_logp columns).
 
     hp: beta, lr, epochs, states_per_batch, warmup_steps, max_grad_norm, seed, log_every, and
-    action_weight (see `action_weights`).
+    action_weight (see `action_weights`), target_floor (see `dapo_loss`).
     """
     optim = Optimiser(model, hp["lr"], 0.0, hp["warmup_steps"], hp["max_grad_norm"], name="actor")
     model = optim.model
@@ -69,7 +69,8 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
         for idx in state_batches(sids, hp["states_per_batch"], rng):
             logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
                                  [eos[i] for i in idx])
-            losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"])
+            losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"],
+                                      hp.get("target_floor"))
             w = weight[idx].to(losses.device)
             loss = (w * losses).sum() / w.sum()
             grad_norm = optim.step(loss)
@@ -92,12 +93,12 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
 
 @torch.no_grad()
 def fit_stats(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: pd.DataFrame,
-              beta: float, batch_size: int) -> dict[str, float]:
+              beta: float, batch_size: int, target_floor: float | None = None) -> dict[str, float]:
     """DAPO loss and log-ratio statistics of `model` over the whole dataset (one pass, no update)."""
     from .logprobs import batched_action_logps
 
     logps = batched_action_logps(model, tokenizer, data["state"].tolist(), data["action"].tolist(),
                                  data["eos"].tolist(), batch_size)
     losses, stats = dapo_loss(logps, torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32),
-                              torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32), beta)
+                              torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32), beta, target_floor)
     return {"loss": float(losses.mean()), **{k: float(v) for k, v in stats.items()}}

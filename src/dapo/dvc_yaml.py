@@ -38,7 +38,7 @@ HEADER = """\
 METRICS = {"metrics", "summaries"}
 PLOTS = {"curve", "figure"}
 # The column a training curve plots against its `step` column.
-CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss"}
+CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss"}
 
 
 def snakemake_jobs(profile: str, workdir: Path) -> list:

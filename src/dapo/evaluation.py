@@ -7,6 +7,7 @@ step-level RL re-weights, and less sensitive to which single answer is the argma
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from .generation import Generator, Sampling
@@ -20,7 +21,8 @@ def evaluate(generator: Generator, task: Task, problems: list[dict], max_new_tok
     Returns (per-problem records, summary). Records carry `correct` (greedy) and `sampled_correct`
     (how many of the samples are right). The summary carries accuracy, sampled accuracy, the rate
     of greedy responses without one parseable final answer, the rate that ran out of tokens, and
-    the prompt template id, so scores stay comparable.
+    the prompt template id, so scores stay comparable; for a task that can say why a response
+    fails (`Task.error_kind`), the rate of each outcome of the greedy responses.
     """
     prompts = [task.render_prompt(p) for p in problems]
     outs = generator.generate(prompts, Sampling(n=1, temperature=0.0,
@@ -34,6 +36,7 @@ def evaluate(generator: Generator, task: Task, problems: list[dict], max_new_tok
         records.append({"id": problem["id"], "prompt": prompt, "response": c.text,
                         "answer": problem["answer"], "extracted": extracted,
                         "finished": c.finished, "correct": task.verify(problem, c.text),
+                        "error": task.error_kind(problem, c.text),
                         "sampled_correct": sum(task.verify(problem, d.text) for d in draws)})
     n = len(records)
     summary = {
@@ -45,4 +48,7 @@ def evaluate(generator: Generator, task: Task, problems: list[dict], max_new_tok
         "truncated_rate": sum(not r["finished"] for r in records) / n,
         "template_id": task.template_id,
     }
+    kinds = Counter(r["error"] for r in records if r["error"] is not None)
+    if kinds:
+        summary["greedy_outcomes"] = {k: v / n for k, v in sorted(kinds.items())}
     return records, summary

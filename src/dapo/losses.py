@@ -53,17 +53,22 @@ def advantage_gap_keep(advantages: torch.Tensor, mask: torch.Tensor, min_gap: fl
 
 
 def dapo_loss(policy_logps: torch.Tensor, ref_logps: torch.Tensor, advantages: torch.Tensor,
-              beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+              beta: float, target_floor: float | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """DAPO actor loss: 0.5 * (log pi_theta(a|s) - log pi_ref(a|s) - A(s, a) / beta)^2 (section 3).
 
     policy_logps, ref_logps: (B,) log-probabilities of each action given its state, summed over the
     action's tokens (no length normalisation); advantages: (B,) critic advantages; beta > 0.
+    target_floor (beyond the paper; None = the paper): the log-ratio target is max(A / beta,
+    target_floor), so a bad action is pushed at most that far below its reference probability.
     Returns (B,) per-pair losses (the caller takes the mean over the batch) and statistics:
     `log_ratio` mean, `sign_agreement` (fraction of pairs with nonzero advantage whose log-ratio has
     the advantage's sign), and mean log-ratio over positive / negative advantages.
     """
     log_ratio = policy_logps - ref_logps
-    losses = 0.5 * (log_ratio - advantages / beta) ** 2
+    target = advantages / beta
+    if target_floor is not None:
+        target = target.clamp_min(target_floor)
+    losses = 0.5 * (log_ratio - target) ** 2
     with torch.no_grad():
         nonzero = advantages != 0
         pos, neg = advantages > 0, advantages < 0

@@ -101,3 +101,16 @@ def test_difficulty_counts_numbers_and_solvable_first_steps(task):
                 if any(g(c, rest) == 21 or g(rest, c) == 21 for g in ops.values()):
                     count.add((x, op, y))
     assert solvable == len(count)
+
+
+def test_first_error_names_the_first_wrong_line():
+    from dapo.tasks.countdown import first_error
+
+    p = problem([3, 5, 6], 21)
+    assert first_error(p, "5 * 3 = 15\n15 + 6 = 21\nA: 21") == "correct"
+    assert first_error(p, "6 - 5 = 1\n3 * 1 = 3\nA: 21") == "dead_end"      # {1, 3} cannot make 21
+    assert first_error(p, "5 * 3 = 15\n15 + 6 = 22\nA: 21") == "arithmetic"
+    assert first_error(p, "5 * 3 = 15\n15 + 5 = 20\nA: 21") == "unavailable"  # 5 already used
+    assert first_error(p, "5 times 3\nA: 21") == "malformed"
+    assert first_error(p, "5 * 3 = 15\n15 + 6 = 21\nA: 20") == "answer"
+    assert first_error(p, "5 * 3 = 15\nA: 21") == "answer"                   # 6 never used

@@ -12,6 +12,7 @@ rule advantages:
     params:
         file=PARAMS,
         section=sections("advantages", "data.task"),
+        value_source=config["advantages"]["value_source"],
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         log(f"advantages/{CHAIN}"),
@@ -23,4 +24,4 @@ rule advantages:
         "python -m dapo.stages.advantages --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --critic {input.critic} --reference {input.reference}"
         " --data {input.data} --states {input.states} --completions {input.completions}"
-        " --out {params.out} > {log} 2>&1"
+        " --value-source {params.value_source} --out {params.out} > {log} 2>&1"

@@ -41,6 +41,7 @@ def bench(name):
     return f"{ROOT}/benchmarks/{name}.tsv"
 
 SEEDS = list(range(config["seeds"]))
+ORACLE_ROW = config["advantages"]["oracle_row"]
 ITERATIONS = list(range(1, config["iterations"] + 1))
 CHAIN = "seed{seed}/iter{iteration}"
 

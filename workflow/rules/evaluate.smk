@@ -1,6 +1,9 @@
 # One job per model evaluates every benchmark (model loading dominates small benchmarks).
 MODELS = {"base": rules.sft.output.model} | {
     dapo_model(s, i): rules.actor.output.model.format(seed=s, iteration=i) for s in SEEDS for i in ITERATIONS
+} | {
+    f"dapo-oracle-iter1-seed{s}": rules.actor_oracle.output.model.format(seed=s, iteration=1)
+    for s in SEEDS if ORACLE_ROW
 }
 
 

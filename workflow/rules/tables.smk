@@ -1,5 +1,5 @@
 # Rows of the main table: seeds of one model are averaged (model names end in -seed<k>).
-TABLE_MODELS = ["base"] + [f"dapo-iter{i}" for i in ITERATIONS]
+TABLE_MODELS = ["base"] + [f"dapo-iter{i}" for i in ITERATIONS] + (["dapo-oracle-iter1"] if ORACLE_ROW else [])
 
 
 rule tables:

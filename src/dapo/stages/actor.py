@@ -29,7 +29,7 @@ def main(args, params):
     print(f"actor: {len(data)} (state, action) pairs over {data['state_id'].nunique()} states, beta {hp['beta']}")
     summary = train_actor(model, tok, data, {**hp, "seed": _chain.chain_seed(args, 4)},
                           on_log=curve.log)
-    final = fit_stats(model, tok, data, hp["beta"], hp["batch_size"])
+    final = fit_stats(model, tok, data, hp["beta"], hp["batch_size"], hp["target_floor"])
     metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")

@@ -53,9 +53,9 @@ def main(args, params):
         return np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a) for s, a in zip(sids, actions)])
 
     has_oracle = type(task).oracle_value is not Task.oracle_value
-    if hp["value_source"] == "oracle" and not has_oracle:
+    if args.value_source == "oracle" and not has_oracle:
         raise _cli.InputError(f"advantages.value_source: oracle, but task {task.name!r} has no exact step values")
-    value_fn = oracle_values if hp["value_source"] == "oracle" else critic_values
+    value_fn = oracle_values if args.value_source == "oracle" else critic_values
     data, stats = compute_advantages(candidates, value_fn, hp["min_gap"])
     metrics = {f"advantages/{k}": v for k, v in stats.items()}
     if has_oracle:
@@ -86,5 +86,8 @@ if __name__ == "__main__":
     p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
     p.add_argument("--states", required=True, help="states.parquet of the complete stage")
     p.add_argument("--completions", required=True, help="completions.parquet of the complete stage")
+    p.add_argument("--value-source", choices=["critic", "oracle"], required=True,
+                   help="V(s + a) from the critic, or the task's exact values (the rule passes "
+                        "advantages.value_source, or oracle for the oracle row)")
     p.add_argument("--out", required=True, help="output directory")
     _cli.run(main, p)

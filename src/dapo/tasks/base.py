@@ -43,6 +43,10 @@ class Task(ABC):
         """The problem's difficulty key (e.g. its size); splits of one pool share its histogram."""
         raise NotImplementedError(f"task {self.name!r} defines no difficulty key")
 
+    def error_kind(self, problem: dict, response: str) -> str | None:
+        """Why a response fails ('correct' if it does not), for tasks that can tell; else None."""
+        return None
+
     def oracle_value(self, problem: dict, prefix: str) -> float:
         """Exact value of a state: 1.0 iff the response prefix (whole lines) can still end correct.
 

@@ -103,6 +103,9 @@ class Countdown(Task):
             return False
         return _scorer().score_answer(expression, problem["entry"]) == 1.0
 
+    def error_kind(self, problem: dict, response: str) -> str:
+        return first_error(problem, response)
+
     def oracle_value(self, problem: dict, prefix: str) -> float:
         """1.0 iff `prefix` (complete lines, each ending in a newline, or a whole response) can
         still end correct: every step so far is legal and the target is reachable from the
@@ -114,6 +117,29 @@ class Countdown(Task):
         if chain is None:
             return 0.0
         return float(reachable(tuple(sorted(v for v, _ in chain)), meta["target"]))
+
+
+def first_error(problem: dict, response: str) -> str:
+    """Why a response fails, by its first wrong line: `dead_end` (a legal step after which the
+    target is unreachable: a wrong choice), `arithmetic` (a wrong result), `unavailable` (an
+    operand not among the numbers left), `malformed`, `answer` (a bad final line); or `correct`.
+    The split between choices and skills is what step-level RL can and cannot fix."""
+    meta = problem["entry"]["metadata"]
+    lines = response.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("A:"):
+            break
+        m = _STEP.fullmatch(line)
+        if not m:
+            return "malformed"
+        if OPS[m[2]](int(m[1]), int(m[3])) != int(m[4]):
+            return "arithmetic"
+        chain = _replay(meta["numbers"], lines[:i + 1])
+        if chain is None:
+            return "unavailable"
+        if not reachable(tuple(sorted(v for v, _ in chain)), meta["target"]):
+            return "dead_end"
+    return "correct" if Countdown().verify(problem, response) else "answer"
 
 
 def _replay(numbers: list[int], lines: list[str]) -> list[tuple[int, str]] | None:

@@ -9,6 +9,10 @@ reports val greedy and sampled accuracy against pi_0, with the paired 95 % boots
     python probes/actor_regime.py --only paper-oracle paper-critic         # some of them
     python probes/actor_regime.py --hp '{"beta": 0.3}' --source oracle     # an ad-hoc variant
 
+The committed results/actor_regime.jsonl was measured on pi_0 of the default (12.7 % greedy on
+val) with generate/complete at temperature 1 (its first 13 lines; set both temperatures to 1.0 to
+rerun them) and at 0.6, the default now (the last lines, `root` results/t06 then).
+
 Prints one line per variant (val accuracy, its paired difference from pi_0 with a 95 % CI, and
 the greedy outcomes: correct, dead_end = a wrong choice, arithmetic = a wrong result, ...) and
 appends it to probes/results/actor_regime.jsonl.
@@ -35,8 +39,10 @@ from dapo.params import load_params
 from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
+# The starting point every variant overrides: the paper's beta and unique actions, with the lr and
+# batch the chain_sum default had chosen on its own val split.
 PAPER = {"beta": 0.01, "lr": 1e-5, "epochs": 1, "states_per_batch": 32, "warmup_steps": 0,
-         "max_grad_norm": 1.0, "weight_decay": 0.0, "log_every": 1000, "seed": 0}
+         "max_grad_norm": 1.0, "log_every": 1000, "seed": 0}
 VARIANTS = {
     "paper-oracle": ("oracle", 0.1, {}),
     "paper-critic": ("critic", 0.1, {}),
@@ -118,7 +124,8 @@ def main():
                "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
                "base_greedy": base_summary["accuracy"], "base_sampled": base_summary["sampled_accuracy"],
                "outcomes": s.get("greedy_outcomes"), "base_outcomes": base_summary.get("greedy_outcomes"),
-               "base": str(base_path), "seconds": time.time() - start}
+               "base": str(base_path), "root": str(root), "sampling_temperature": params["complete"]["temperature"],
+               "seconds": time.time() - start}
         print(f"{name}: {stats['states_kept']} states {len(data)} pairs {summary['actor/steps']} steps | "
               f"greedy {s['accuracy']:.3f} ({100*gd[0]:+.1f} [{100*gd[1]:+.1f}, {100*gd[2]:+.1f}]) | "
               f"sampled {s['sampled_accuracy']:.3f} ({100*sd[0]:+.1f} [{100*sd[1]:+.1f}, {100*sd[2]:+.1f}]) "

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from typing import Any
+
+_INTEGER_ANSWER = re.compile(r"A: (-?\d+)")
+
+
+def final_integer_answer(response: str) -> str | None:
+    """The integer of the response's one final-answer line `A: <n>`, which must be its last line;
+    None when there is no such line, several, or junk after it."""
+    lines = response.split("\n")
+    if sum(line.startswith("A:") for line in lines) != 1:
+        return None
+    match = _INTEGER_ANSWER.fullmatch(lines[-1])
+    return match.group(1) if match else None
 
 
 class Task(ABC):

@@ -15,14 +15,11 @@ wrong sign), and the paper's reward is binary.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import reasoning_gym
 
-from .base import Task
-
-_ANSWER = re.compile(r"A: (-?\d+)")
+from .base import Task, final_integer_answer
 
 
 class ChainSum(Task):
@@ -77,11 +74,7 @@ class ChainSum(Task):
         return float(lines == self.write_solution(problem).split("\n")[:len(lines)])
 
     def extract_answer(self, response: str) -> str | None:
-        lines = response.split("\n")
-        if sum(line.startswith("A:") for line in lines) != 1:
-            return None
-        match = _ANSWER.fullmatch(lines[-1])
-        return match.group(1) if match else None
+        return final_integer_answer(response)
 
     def verify(self, problem: dict, response: str) -> bool:
         answer = self.extract_answer(response)

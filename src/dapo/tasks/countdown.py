@@ -27,10 +27,9 @@ from typing import Any
 
 import reasoning_gym
 
-from .base import Task
+from .base import Task, final_integer_answer
 
 _STEP = re.compile(r"(-?\d+) ([+*-]) (-?\d+) = (-?\d+)")
-_ANSWER = re.compile(r"A: (-?\d+)")
 OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 
 
@@ -84,11 +83,7 @@ class Countdown(Task):
         return "".join(f"{a} {op} {b} = {c}\n" for a, op, b, c in path) + f"A: {meta['target']}"
 
     def extract_answer(self, response: str) -> str | None:
-        lines = response.split("\n")
-        if sum(line.startswith("A:") for line in lines) != 1:
-            return None
-        match = _ANSWER.fullmatch(lines[-1])
-        return match.group(1) if match else None
+        return final_integer_answer(response)
 
     def verify(self, problem: dict, response: str) -> bool:
         meta = problem["entry"]["metadata"]

@@ -8,7 +8,10 @@ first step, and how often the first step's arithmetic is wrong per operator.
     python probes/arithmetic_damage.py '{"beta": 0.1, "lr": 3e-5, "epochs": 8, "states_per_batch": 8,
                                          "warmup_steps": 20, "action_weight": "count"}'
 
-MEASURED
+Measured on the default's seed-0 states (generate/complete at T = 0.6) with that setting (no
+target floor): greedy 10.4 % -> 5.4 %; dead_end 339 -> 267, arithmetic 103 -> 181 of 500;
+first-step operators x 250 -> 228, + 172 -> 197, - 78 -> 75; first-step arithmetic errors
+x 3 -> 20, + 1 -> 31, - 6 -> 22.
 """
 
 from __future__ import annotations

@@ -95,7 +95,12 @@ def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[int], 
     Returns rows (state_id, action, count, terminal, eos, value, advantage) and counts of states
     and actions kept and dropped.
     """
-    cand = candidate_advantages(candidates, value_fn)
+    return gap_filter(candidate_advantages(candidates, value_fn), min_gap)
+
+
+def gap_filter(cand: pd.DataFrame, min_gap: float) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The unique actions of the states of `cand` (from `candidate_advantages`) whose advantage gap
+    is at least `min_gap`, and the counts of `compute_advantages`."""
     state_ids, adv, mask, _ = pad_by_state(cand["state_id"], cand["advantage"])
     keep_state = advantage_gap_keep(adv, mask, min_gap)
     unique = unique_actions(cand)

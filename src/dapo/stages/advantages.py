@@ -22,7 +22,7 @@ from ..advantages import (
     advantage_agreement,
     candidate_actions,
     candidate_advantages,
-    compute_advantages,
+    gap_filter,
     unique_actions,
 )
 from ..critic import predict_values
@@ -55,12 +55,13 @@ def main(args, params):
     has_oracle = type(task).oracle_value is not Task.oracle_value
     if args.value_source == "oracle" and not has_oracle:
         raise _cli.InputError(f"advantages.value_source: oracle, but task {task.name!r} has no exact step values")
-    value_fn = oracle_values if args.value_source == "oracle" else critic_values
-    data, stats = compute_advantages(candidates, value_fn, hp["min_gap"])
+    valued = {"critic": candidate_advantages(candidates, critic_values)}
+    if has_oracle:
+        valued["oracle"] = candidate_advantages(candidates, oracle_values)
+    data, stats = gap_filter(valued[args.value_source], hp["min_gap"])
     metrics = {f"advantages/{k}": v for k, v in stats.items()}
     if has_oracle:
-        by_critic = unique_actions(candidate_advantages(candidates, critic_values))
-        by_oracle = unique_actions(candidate_advantages(candidates, oracle_values))
+        by_critic, by_oracle = unique_actions(valued["critic"]), unique_actions(valued["oracle"])
         metrics.update({f"advantages/critic_vs_oracle_{k}": v
                         for k, v in advantage_agreement(by_critic, by_oracle).items()})
         metrics["advantages/oracle_value_mean"] = float(by_oracle["value"].mean())

@@ -57,6 +57,16 @@ VARIANTS = {
 }
 
 
+def choice_only(data, which):
+    """Cut each selected action to its choice ("12 + 3" of "12 + 3 = 15\n"): the log-ratio then
+    moves only the choice, not the result tokens that follow from it. Answer lines stay whole."""
+    data = data.copy()
+    sel = data["action"].str.contains(" = ") & ((data["advantage"] < 0) if which == "neg" else True)
+    data.loc[sel, "action"] = data.loc[sel, "action"].str.split(" = ").str[0]
+    data.loc[sel, "eos"] = False
+    return data
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params/default.yaml")
@@ -70,6 +80,8 @@ def main():
     ap.add_argument("--gap", type=float, default=0.1, help="min_gap for --hp")
     ap.add_argument("--floor", type=float, help="actor.target_floor: clamp the target A/beta from below")
     ap.add_argument("--positives", action="store_true", help="train on positive-advantage pairs only")
+    ap.add_argument("--choice-only", choices=["neg", "all"],
+                    help="score only the step's choice (the text before ' = ') of negative / all actions")
     args = ap.parse_args()
     variants = ({f"{args.source}-{args.hp}": (args.source, args.gap, json.loads(args.hp))} if args.hp
                 else VARIANTS)
@@ -106,6 +118,8 @@ def main():
         start = time.time()
         data, stats = compute_advantages(candidates, value_fns[source], gap)
         data.insert(1, "state", data["state_id"].map(text))
+        if args.choice_only:
+            data = choice_only(data, args.choice_only)
         data["ref_logp"] = batched_action_logps(base, tok, data["state"].tolist(), data["action"].tolist(),
                                                 data["eos"].tolist(), 256).numpy()
         if args.positives:
@@ -119,7 +133,7 @@ def main():
         k = args.samples
         sm = np.array([[(r["sampled_correct"] - b["sampled_correct"]) / k for r, b in zip(records, base_records)]])
         gd, sd = paired_bootstrap_ci(g), paired_bootstrap_ci(sm)
-        row = {"variant": name, "positives": args.positives, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
+        row = {"variant": name, "positives": args.positives, "choice_only": args.choice_only, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
                "pairs": len(data), "steps": summary["actor/steps"], "val_greedy": s["accuracy"],
                "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
                "base_greedy": base_summary["accuracy"], "base_sampled": base_summary["sampled_accuracy"],

@@ -18,6 +18,34 @@ def test_candidates_are_first_steps_and_terminal_ones_take_the_verifier_reward(t
     assert cand["reward"].tolist()[:2] == [1.0, 0.0] and np.isnan(cand["reward"].iloc[2])
 
 
+def test_a_line_that_ends_the_solution_and_one_that_continues_it_are_two_actions(task):
+    """Completions "x\n" (then end-of-sequence: reward 0) twice and "x\ny" (critic 0.8) twice:
+    values 0, 0, 0.8, 0.8, mean 0.4, so A(x + EOS) = -0.4 and A(x, continued) = +0.4."""
+    states = pd.DataFrame({"state_id": [0], "prompt_id": ["t-0"], "prefix": [""]})
+    completions = pd.DataFrame({"state_id": [0] * 4, "k": [0, 1, 2, 3],
+                                "completion": ["x\n", "x\ny", "x\n", "x\ny"], "finished": True})
+    cand = candidate_actions(completions, states, task, {"t-0": problem("1 + 2", "3")})
+    assert cand["terminal"].tolist() == [True, False, True, False] and cand["eos"].equals(cand["terminal"])
+    kept, stats = compute_advantages(cand, lambda sids, acts: np.full(len(sids), 0.8), min_gap=0.1)
+    assert kept[["action", "eos", "count"]].values.tolist() == [["x\n", False, 2], ["x\n", True, 2]]
+    assert kept["value"].tolist() == pytest.approx([0.8, 0.0])
+    assert kept["advantage"].tolist() == pytest.approx([0.4, -0.4])
+
+
+def test_a_completion_cut_inside_its_first_line_is_not_a_candidate(task):
+    """Unfinished "12 * 3 = 3" (cut mid-line) gives no candidate; unfinished "12 * 3 = 36\n" (cut
+    right after its first line) is a whole step the policy would have continued: non-terminal."""
+    states = pd.DataFrame({"state_id": [0], "prompt_id": ["t-0"], "prefix": [""]})
+    completions = pd.DataFrame({"state_id": [0, 0, 0], "k": [0, 1, 2], "finished": [False, False, True],
+                                "completion": ["12 * 3 = 3", "12 * 3 = 36\n", "A: 3"]})
+    cand = candidate_actions(completions, states, task, {"t-0": problem("1 + 2", "3")})
+    assert cand["k"].tolist() == [1, 2]
+    assert cand["terminal"].tolist() == [False, True] and cand["eos"].tolist() == [False, True]
+    assert np.isnan(cand["reward"].iloc[0])
+    none = candidate_actions(completions.iloc[:1], states, task, {"t-0": problem("1 + 2", "3")})
+    assert none.empty and list(none.columns) == list(cand.columns)
+
+
 def test_compute_advantages_by_hand():
     """State 0: candidates x, x, y (critic 0.5, 0.1) and a terminal one with reward 1.
     Values (0.5, 0.5, 0.1, 1.0), mean 0.525 -> A(x) = -0.025 (count 2), A(y) = -0.425,
@@ -66,7 +94,7 @@ def test_advantage_agreement_by_hand():
     (-0.025)(0.4375) + (0.075)(-0.5625) + (0.175)(0.1875) + (-0.225)(-0.0625) = -0.00625;
     squared deviations 0.0875 and 0.1914 + 0.3164 + 0.0352 + 0.0039 = 0.546875, so the
     correlation is -0.00625 / sqrt(0.0875 * 0.546875) = -0.0286."""
-    exact = pd.DataFrame({"state_id": [0, 0, 1, 1], "action": ["a", "b", "c", "d"],
+    exact = pd.DataFrame({"state_id": [0, 0, 1, 1], "action": ["a", "b", "c", "d"], "eos": False,
                           "advantage": [0.5, -0.5, 0.25, 0.0], "value": [1.0, 0.0, 1.0, 0.5]})
     estimate = exact.assign(advantage=[0.1, 0.2, 0.3, -0.1], value=[0.6, 0.7, 0.8, 0.4])
     stats = advantage_agreement(estimate, exact)

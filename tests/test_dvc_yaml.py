@@ -5,6 +5,7 @@ import sys
 import yaml
 
 from dapo.dvc_yaml import dvc_yaml
+from dapo.sources import stage_sources
 from helpers import REPO, run, workflow_copy
 
 
@@ -23,6 +24,9 @@ def test_stages_carry_the_rules_commands_deps_params_and_outputs():
     assert actor["deps"][:2] == ["results/smoke/actor/seed1/iter1/model",
                                  "results/smoke/advantages/seed1/iter2/advantages.parquet"]
     assert {"src/dapo/stages/actor.py", "src/dapo/actor.py", "src/dapo/losses.py"} <= set(actor["deps"])
+    for name, stage in stages.items():  # every module the stage imports: DVC reruns it on an edit
+        module = stage["cmd"].split("python -m dapo.stages.")[1].split()[0]
+        assert set(stage_sources(REPO / "src", module)) <= set(stage["deps"]), name
     assert actor["params"] == [{"params/smoke.yaml": ["actor"]}]
     assert actor["outs"] == ["results/smoke/actor/seed1/iter2/model"]
     assert actor["metrics"] == ["results/smoke/actor/seed1/iter2/metrics.json"]

@@ -1,11 +1,14 @@
 """Step advantages from the critic (paper section 4, step 4).
 
 The candidate actions of a state are the first steps of its N completions. A candidate that ends the
-solution (its completion has one step) is terminal: the paper leaves its value unspecified, and
-here it is the verifier's exact reward rather than a critic estimate. Other candidates are valued
-by the critic at s + a. Advantages are sibling-mean centred over all N candidates (duplicates
-included, so the baseline estimates V(s)); then each unique action is kept once, and states whose
-advantage gap is below the threshold are dropped.
+solution (its completion is one step and the policy emitted end-of-sequence) is terminal: the paper
+leaves its value unspecified, and here it is the verifier's exact reward rather than a critic
+estimate. Other candidates are valued by the critic at s + a. A completion cut by the token budget
+inside its first line has no whole step to offer and is not a candidate. Advantages are sibling-mean
+centred over the candidates (duplicates included, so the baseline estimates V(s)); then each unique
+action is kept once, and states whose advantage gap is below the threshold are dropped. An action
+is its text and whether end-of-sequence follows it: the same line ending the solution in one
+completion and continuing it in another is two actions, with different tokens and values.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Tas
                       problems: dict[str, dict]) -> pd.DataFrame:
     """One row per (state, k): the first step of completion k, and whether it ends the solution.
 
-    Rows: state_id, k, action, terminal, eos (the policy emitted end-of-sequence right after it),
-    reward (verifier reward of prefix + action for terminal actions, NaN otherwise).
+    Rows: state_id, k, action, terminal, eos (the policy emitted end-of-sequence right after it;
+    the same as terminal), reward (verifier reward of prefix + action for terminal actions, NaN
+    otherwise). A completion truncated before its first newline gives no row.
     """
     prefix = dict(zip(states["state_id"], states["prefix"]))
     prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
@@ -34,11 +38,13 @@ def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Tas
                                       completions["completion"], completions["finished"]):
         steps = task.split_steps(text)
         action = steps[0] if steps else ""
-        terminal = len(steps) <= 1
+        terminal = len(steps) <= 1 and bool(finished)
+        if len(steps) <= 1 and not terminal and not action.endswith("\n"):
+            continue  # cut inside its first line: a partial step, not an action of the policy
         reward = float(task.verify(problems[prompt_of[sid]], prefix[sid] + action)) if terminal else np.nan
         rows.append({"state_id": sid, "k": k, "action": action, "terminal": terminal,
-                     "eos": bool(terminal and finished), "reward": reward})
-    return pd.DataFrame(rows)
+                     "eos": terminal, "reward": reward})
+    return pd.DataFrame(rows, columns=["state_id", "k", "action", "terminal", "eos", "reward"])
 
 
 def pad_by_state(state_id: pd.Series, value: pd.Series) -> tuple[list[int], torch.Tensor, torch.Tensor,
@@ -80,12 +86,16 @@ def candidate_advantages(candidates: pd.DataFrame,
     return cand
 
 
+ACTION = ["state_id", "action", "eos"]
+
+
 def unique_actions(cand: pd.DataFrame) -> pd.DataFrame:
-    """One row per (state, action) with its count among the N samples."""
-    return (cand.groupby(["state_id", "action"], sort=True)
-            .agg(count=("k", "size"), terminal=("terminal", "first"), eos=("eos", "max"),
+    """One row per (state, action, eos) with its count among the N samples. Rows of one key share
+    their value and advantage (terminal ones the verifier's reward, the others one critic call)."""
+    return (cand.groupby(ACTION, sort=True)
+            .agg(count=("k", "size"), terminal=("terminal", "first"),
                  value=("value", "first"), advantage=("advantage", "first"))
-            .reset_index())
+            .reset_index()[["state_id", "action", "count", "terminal", "eos", "value", "advantage"]])
 
 
 def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[int], list[str]], np.ndarray],
@@ -116,11 +126,11 @@ def gap_filter(cand: pd.DataFrame, min_gap: float) -> tuple[pd.DataFrame, dict[s
 def advantage_agreement(estimate: pd.DataFrame, exact: pd.DataFrame) -> dict[str, float]:
     """How well estimated advantages match exact (oracle) ones over the same unique actions.
 
-    Both frames: state_id, action, advantage (e.g. from `unique_actions`). Returns the fraction of
+    Both frames: state_id, action, eos, advantage (e.g. from `unique_actions`). Returns the fraction of
     pairs with a nonzero exact advantage whose estimate has the same sign, the Pearson correlation,
     and the fraction of actions the oracle calls wrong (value 0) among those the estimate favours.
     """
-    both = estimate.merge(exact, on=["state_id", "action"], suffixes=("", "_exact"))
+    both = estimate.merge(exact, on=ACTION, suffixes=("", "_exact"))
     nonzero = both["advantage_exact"] != 0
     same = np.sign(both["advantage"]) == np.sign(both["advantage_exact"])
     corr = (float(np.corrcoef(both["advantage"], both["advantage_exact"])[0, 1])

@@ -2,7 +2,7 @@ rule actor:
     input:
         policy=policy,
         advantages=rules.advantages.output.advantages,
-        code=code("stages/actor", "stages/_chain", "actor", "logprobs", "losses", "models"),
+        code=code("actor"),
     output:
         model=directory(f"{ROOT}/actor/{CHAIN}/model"),
         metrics=f"{ROOT}/actor/{CHAIN}/metrics.json",

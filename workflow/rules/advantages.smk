@@ -5,7 +5,7 @@ rule advantages:
         data=f"{ROOT}/data/rl.jsonl",
         states=rules.complete.output.states,
         completions=rules.complete.output.completions,
-        code=code("stages/advantages", "stages/_chain", "advantages", "critic", "logprobs", "losses", "models", *TASK_CODE),
+        code=code("advantages"),
     output:
         advantages=f"{ROOT}/advantages/{CHAIN}/advantages.parquet",
         metrics=f"{ROOT}/advantages/{CHAIN}/metrics.json",

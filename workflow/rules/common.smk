@@ -1,5 +1,6 @@
 # Shared names of the workflow: the profile's params file, its results root, the benchmarks, and
-# the code each job depends on (Snakemake does not see edits to modules a stage only imports).
+# the code each job depends on: its stage module and every dapo module that imports, read from
+# the import graph (dapo.sources), so editing any of them marks the job out of date.
 # The params file is not an input of any rule; each rule's `params: section=sections(...)` holds the
 # keys its stage reads, so Snakemake's params trigger reruns exactly the rules whose sections changed,
 # and the dvc.yaml generator lists the same keys as the DVC stage's params.
@@ -7,19 +8,18 @@ import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from dapo.params import results_root  # noqa: E402
+from dapo.sources import stage_sources  # noqa: E402
 
 PROFILE = config["profile"]
 PARAMS = f"params/{PROFILE}.yaml"
 ROOT = results_root(PROFILE)
 BENCHMARKS = list(config["data"]["benchmarks"])
 SPLITS = ["sft", "rl", "val"]
-LIB = "src/dapo"
-TASK_CODE = ("tasks/__init__", "tasks/base", "tasks/chain_sum", "tasks/countdown")
 
 
-def code(*modules):
-    """Source files of a job (its stage CLI and the library modules it calls)."""
-    return [f"{LIB}/{m}.py" for m in ("params", "io", "tracking", "stages/_cli", *modules)]
+def code(stage):
+    """Source files of the jobs that run `python -m dapo.stages.<stage>`."""
+    return stage_sources(Path(workflow.basedir) / "src", stage)
 
 
 def sections(*keys):

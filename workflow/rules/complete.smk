@@ -3,7 +3,7 @@ rule complete:
         policy=policy,
         data=f"{ROOT}/data/rl.jsonl",
         responses=rules.generate.output.responses,
-        code=code("stages/complete", "stages/_chain", "labelling", "losses", "generation", "models", *TASK_CODE),
+        code=code("complete"),
     output:
         states=f"{ROOT}/complete/{CHAIN}/states.parquet",
         completions=f"{ROOT}/complete/{CHAIN}/completions.parquet",

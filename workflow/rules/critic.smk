@@ -3,7 +3,7 @@ rule critic:
         init=critic_init,
         data=f"{ROOT}/data/rl.jsonl",
         states=rules.complete.output.states,
-        code=code("stages/critic", "stages/_chain", "critic", "losses", "models", *TASK_CODE),
+        code=code("critic"),
     output:
         model=directory(f"{ROOT}/critic/{CHAIN}/model"),
         metrics=f"{ROOT}/critic/{CHAIN}/metrics.json",

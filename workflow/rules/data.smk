@@ -1,6 +1,6 @@
 rule data:
     input:
-        code=code("stages/data", "data", *TASK_CODE),
+        code=code("data"),
     output:
         expand("{root}/data/{split}.jsonl", root=ROOT, split=SPLITS + BENCHMARKS),
     params:

@@ -11,7 +11,7 @@ rule evaluate:
     input:
         model=lambda wc: MODELS[wc.model],
         data=expand("{root}/data/{bench}.jsonl", root=ROOT, bench=BENCHMARKS),
-        code=code("stages/evaluate", "evaluation", "generation", "models", *TASK_CODE),
+        code=code("evaluate"),
     output:
         records=expand("{root}/evaluate/{{model}}/{bench}.jsonl", root=ROOT, bench=BENCHMARKS),
         summaries=expand("{root}/evaluate/{{model}}/{bench}.json", root=ROOT, bench=BENCHMARKS),

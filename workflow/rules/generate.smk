@@ -2,7 +2,7 @@ rule generate:
     input:
         policy=policy,
         data=f"{ROOT}/data/rl.jsonl",
-        code=code("stages/generate", "stages/_chain", "labelling", "generation", "models", *TASK_CODE),
+        code=code("generate"),
     output:
         responses=f"{ROOT}/generate/{CHAIN}/responses.parquet",
         metrics=f"{ROOT}/generate/{CHAIN}/metrics.json",

@@ -22,7 +22,7 @@ use rule actor as actor_oracle with:
     input:
         policy=policy,
         advantages=rules.advantages_oracle.output.advantages,
-        code=code("stages/actor", "stages/_chain", "actor", "logprobs", "losses", "models"),
+        code=code("actor"),
     output:
         model=directory(f"{ROOT}/actor_oracle/{CHAIN}/model"),
         metrics=f"{ROOT}/actor_oracle/{CHAIN}/metrics.json",

@@ -1,7 +1,7 @@
 rule sft:
     input:
         data=f"{ROOT}/data/sft.jsonl",
-        code=code("stages/sft", "sft", "models", *TASK_CODE),
+        code=code("sft"),
     output:
         model=directory(f"{ROOT}/sft/model"),
         metrics=f"{ROOT}/sft/metrics.json",

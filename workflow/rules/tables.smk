@@ -6,7 +6,7 @@ rule tables:
     input:
         summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
         records=expand("{root}/evaluate/{model}/{bench}.jsonl", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
-        code=code("stages/tables", "tables", "stats"),
+        code=code("tables"),
     output:
         table=f"{ROOT}/tables/main.csv",
         markdown=f"{ROOT}/tables/main.md",

@@ -42,7 +42,7 @@ from dapo.tasks import get_task
 # The starting point every variant overrides: the paper's beta and unique actions, with the lr and
 # batch the chain_sum default had chosen on its own val split.
 PAPER = {"beta": 0.01, "lr": 1e-5, "epochs": 1, "states_per_batch": 32, "warmup_steps": 0,
-         "max_grad_norm": 1.0, "log_every": 1000, "seed": 0}
+         "weight_decay": 0.0, "max_grad_norm": 1.0, "log_every": 1000, "seed": 0}
 VARIANTS = {
     "paper-oracle": ("oracle", 0.1, {}),
     "paper-critic": ("critic", 0.1, {}),

@@ -33,7 +33,7 @@ from dapo.tasks import get_task
 from dapo.tasks.countdown import _STEP, OPS
 
 START = {"beta": 0.01, "lr": 1e-5, "epochs": 1, "states_per_batch": 32, "warmup_steps": 0,
-         "max_grad_norm": 1.0, "log_every": 1000, "seed": 0}
+         "weight_decay": 0.0, "max_grad_norm": 1.0, "log_every": 1000, "seed": 0}
 
 
 def first_steps(records):

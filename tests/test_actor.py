@@ -31,7 +31,7 @@ def test_actor_moves_log_ratios_toward_advantage_over_beta(tiny_policy, char_tok
                          "advantage": [0.3, -0.3, 0.2, -0.2], "ref_logp": ref})
     before = fit_stats(tiny_policy, char_tokenizer, data, beta=0.1, batch_size=4)
     assert before["log_ratio"] == pytest.approx(0.0, abs=1e-5)  # the policy is its own reference
-    hp = {"beta": 0.1, "lr": 3e-3, "epochs": 40, "states_per_batch": 2, "warmup_steps": 0, "max_grad_norm": 10.0,
+    hp = {"beta": 0.1, "lr": 3e-3, "epochs": 40, "states_per_batch": 2, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 10.0,
               "seed": 0, "log_every": 10}
     summary = train_actor(tiny_policy, char_tokenizer, data, hp, progress=False)
     after = fit_stats(tiny_policy, char_tokenizer, data, beta=0.1, batch_size=4)
@@ -63,7 +63,7 @@ def test_count_weighted_loss_is_the_mean_over_sampled_actions(tiny_policy, char_
     data = pd.DataFrame({"state_id": [0, 0], "state": states, "action": actions, "eos": eos, "count": [3, 1],
                          "advantage": [0.05, -0.15], "ref_logp": ref})
     repeated = data.loc[[0, 0, 0, 1]].reset_index(drop=True).assign(count=1)
-    hp = {"beta": 0.1, "lr": 1e-3, "epochs": 1, "states_per_batch": 1, "warmup_steps": 0, "max_grad_norm": 100.0,
+    hp = {"beta": 0.1, "lr": 1e-3, "epochs": 1, "states_per_batch": 1, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 100.0,
           "seed": 0, "log_every": 1}
     a, b = copy.deepcopy(tiny_policy), copy.deepcopy(tiny_policy)
     train_actor(a, char_tokenizer, data, {**hp, "action_weight": "count"}, progress=False)

@@ -33,6 +33,6 @@ def test_critic_learns_soft_labels(tiny_policy, char_tokenizer, tmp_path):
     labels = np.array([0.9, 0.1, 0.75, 0.25], dtype=np.float32)
     before = critic_quality(predict_values(critic, tok, texts, 2), labels)["mae"]
     train_critic(critic, tok, texts, labels, {"epochs": 150, "batch_size": 4, "lr": 3e-3, "warmup_steps": 0,
-                                                  "weight_decay": 0.0, "seed": 0, "log_every": 50}, progress=False)
+                                                  "weight_decay": 0.0, "max_grad_norm": 1.0, "seed": 0, "log_every": 50}, progress=False)
     after = critic_quality(predict_values(critic, tok, texts, 2), labels)
     assert after["mae"] < 0.05 < before

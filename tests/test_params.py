@@ -54,6 +54,25 @@ def test_schema_rejects_bad_params_naming_the_key(mutate, message):
         validate_params(params)
 
 
+# Where the schema's default is the paper's recipe and the default experiment departs from it on
+# val evidence (params/default.yaml says which); every other default is the default experiment's.
+PAPER_RECIPE = {"actor.beta": 0.01, "actor.action_weight": "unique", "actor.target_floor": None}
+
+
+def test_schema_defaults_are_the_default_experiment_except_the_papers_recipe():
+    def walk(node, value, where):
+        for key, sub in node.get("properties", {}).items():
+            path = f"{where}{key}"
+            if "default" in sub and path != "profile":
+                assert key in value, f"params/default.yaml does not state {path}"
+                expected = PAPER_RECIPE.get(path, value[key])
+                assert sub["default"] == expected, f"{path}: schema default {sub['default']!r}, expected {expected!r}"
+            if sub.get("type") == "object" and key in value:
+                walk(sub, value[key], path + ".")
+    walk(load_schema(), default(), "")
+    assert all(default()["actor"][k.split(".")[1]] != v for k, v in PAPER_RECIPE.items())
+
+
 def test_defaults_come_from_the_schema():
     params = default()
     del params["sft"]["weight_decay"]

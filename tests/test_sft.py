@@ -30,7 +30,7 @@ def test_training_fits_written_solutions(tiny_policy, task, char_tokenizer):
         before = tiny_policy(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                              labels=batch.labels).loss.item()
     logged = []
-    hp = {"steps": 150, "batch_size": 4, "lr": 1e-2, "warmup_steps": 0, "weight_decay": 0.0, "seed": 0, "log_every": 50}
+    hp = {"steps": 150, "batch_size": 4, "lr": 1e-2, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0, "adam_betas": [0.9, 0.95], "seed": 0, "log_every": 50}
     summary = train_sft(tiny_policy, examples, char_tokenizer.pad_token_id, hp,
                         on_log=lambda step, m: logged.append(step), progress=False)
     assert logged == [50, 100, 150]

@@ -50,10 +50,10 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
                 progress: bool = True) -> dict[str, float]:
     """Minimise the mean DAPO loss over `data` (state, action, eos, advantage, ref_logp columns).
 
-    hp: beta, lr, epochs, states_per_batch, warmup_steps, max_grad_norm, seed, log_every, and
+    hp: beta, lr, epochs, states_per_batch, warmup_steps, weight_decay, max_grad_norm, seed, log_every, and
     action_weight (see `action_weights`), target_floor (see `dapo_loss`).
     """
-    optim = Optimiser(model, hp["lr"], 0.0, hp["warmup_steps"], hp["max_grad_norm"], name="actor")
+    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], hp["max_grad_norm"], name="actor")
     model = optim.model
     model.train()
     rng = random.Random(hp["seed"])

@@ -73,7 +73,7 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
 
     hp: epochs, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
     """
-    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], max_grad_norm=1.0, name="critic")
+    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], hp["max_grad_norm"], name="critic")
     model = optim.model
     model.train()
     rng = random.Random(hp["seed"])

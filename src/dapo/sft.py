@@ -52,11 +52,11 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
               progress: bool = True) -> dict[str, float]:
     """Train for hp['steps'] optimiser steps on random batches; returns summary metrics.
 
-    hp: steps, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
+    hp: steps, batch_size, lr, warmup_steps, weight_decay, max_grad_norm, adam_betas, seed, log_every.
     """
     g = torch.Generator().manual_seed(hp["seed"])
-    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], max_grad_norm=1.0, name="sft",
-                      total_steps=hp["steps"], betas=(0.9, 0.95))
+    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], hp["max_grad_norm"], name="sft",
+                      total_steps=hp["steps"], betas=tuple(hp["adam_betas"]))
     model = optim.model
     model.train()
     start, tokens, recent = time.time(), 0, []

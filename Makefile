@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-PROFILE ?= default
+EXPERIMENT ?= default
 CORES ?= 2
 BIN := $(VENV)/bin
 # Rules call `python -m dapo.stages.*`: that python must be the venv's.
@@ -23,11 +23,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) -- $(TARGET)
+	$(BIN)/snakemake --cores $(CORES) --config experiment=$(EXPERIMENT) -- $(TARGET)
 
 # dvc.yaml is generated from the Snakemake rules (python -m dapo.dvc_yaml); never edit it by hand.
 dvc-yaml: $(STAMP)
-	$(BIN)/python -m dapo.dvc_yaml --profile default --out dvc.yaml
+	$(BIN)/python -m dapo.dvc_yaml --experiment default --out dvc.yaml
 
 repro: $(STAMP)
 	$(BIN)/dvc repro

@@ -1,12 +1,12 @@
 # The DAG of the DAPO workflow, defined once (dvc.yaml is generated from it).
-#   snakemake results/tables/main.csv --cores 2                 # embedded default profile
-#   snakemake --config profile=smoke --cores 2                  # params/smoke.yaml -> results/smoke/
+#   snakemake results/tables/main.csv --cores 2                 # embedded default experiment
+#   snakemake --config experiment=smoke --cores 2               # params/smoke.yaml -> results/smoke/
 from snakemake.utils import min_version, validate
 
 min_version("9.18")
 
 
-configfile: f"params/{config.get('profile', 'default')}.yaml"
+configfile: f"params/{config.get('experiment', 'default')}.yaml"
 
 
 validate(config, "workflow/schemas/params.schema.json")

@@ -20,10 +20,10 @@ def workflow_copy(dest: Path) -> Path:
     return dest
 
 
-def dvc_workflow_copy(dest: Path, profile: str, edit_params=None) -> Path:
-    """A git repository holding the workflow, DVC's config and a dvc.yaml generated for `profile`.
+def dvc_workflow_copy(dest: Path, experiment: str, edit_params=None) -> Path:
+    """A git repository holding the workflow, DVC's config and a dvc.yaml generated for `experiment`.
 
-    edit_params(text) -> text may change the copy's params/<profile>.yaml before generation.
+    edit_params(text) -> text may change the copy's params/<experiment>.yaml before generation.
     """
     dest.mkdir(parents=True, exist_ok=True)
     workflow_copy(dest)
@@ -33,11 +33,11 @@ def dvc_workflow_copy(dest: Path, profile: str, edit_params=None) -> Path:
     shutil.copy(REPO / ".dvc" / "config", dest / ".dvc" / "config")
     shutil.copy(REPO / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
     if edit_params:
-        path = dest / "params" / f"{profile}.yaml"
+        path = dest / "params" / f"{experiment}.yaml"
         text = path.read_text()
         assert edit_params(text) != text, f"edit_params left {path.name} unchanged"
         path.write_text(edit_params(text))
-    run(dest, sys.executable, "-m", "dapo.dvc_yaml", "--profile", profile)
+    run(dest, sys.executable, "-m", "dapo.dvc_yaml", "--experiment", experiment)
     run(dest, "git", "init", "-q")
     git_commit(dest, "workflow")
     return dest

@@ -47,19 +47,19 @@ def test_stages_carry_the_rules_commands_deps_params_and_outputs():
 
 def test_check_fails_when_a_rule_changes(tmp_path):
     repo = workflow_copy(tmp_path)
-    run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "smoke")
-    assert run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "smoke", "--check").returncode == 0
+    run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--experiment", "smoke")
+    assert run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--experiment", "smoke", "--check").returncode == 0
     rule = repo / "workflow" / "rules" / "actor.smk"
     rule.write_text(rule.read_text().replace('"stages/actor", ', '"stages/actor", "training", '))
-    result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "smoke", "--check", check=False)
+    result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--experiment", "smoke", "--check", check=False)
     assert result.returncode == 1
     assert "dvc.yaml has drifted from the Snakemake workflow" in result.stderr
     assert "+    - src/dapo/training.py" in result.stdout
 
 
-def test_unknown_profile_is_a_one_line_error(tmp_path):
+def test_unknown_experiment_is_a_one_line_error(tmp_path):
     repo = workflow_copy(tmp_path)
-    result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--profile", "nope", check=False)
+    result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--experiment", "nope", check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: missing params file: params/nope.yaml"
     assert not (repo / "dvc.yaml").exists()

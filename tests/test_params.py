@@ -7,14 +7,14 @@ from dapo.io import InputError
 from dapo.params import PARAMS_DIR, flatten, load_params, load_schema, results_root, validate_params
 from helpers import snakemake, workflow_copy
 
-PROFILES = sorted(PARAMS_DIR.glob("*.yaml"))
+EXPERIMENTS = sorted(PARAMS_DIR.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", PROFILES, ids=[p.stem for p in PROFILES])
-def test_every_shipped_profile_is_valid(path):
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
+def test_every_shipped_experiment_is_valid(path):
     params = load_params(path)
-    assert params["profile"] == path.stem
-    assert set(params) == {"profile", "iterations", "seeds", "data", "model", "sft", "generate",
+    assert params["experiment"] == path.stem
+    assert set(params) == {"experiment", "iterations", "seeds", "data", "model", "sft", "generate",
                            "complete", "critic", "advantages", "actor", "evaluate"}
 
 
@@ -63,7 +63,7 @@ def test_schema_defaults_are_the_default_experiment_except_the_papers_recipe():
     def walk(node, value, where):
         for key, sub in node.get("properties", {}).items():
             path = f"{where}{key}"
-            if "default" in sub and path != "profile":
+            if "default" in sub and path != "experiment":
                 assert key in value, f"params/default.yaml does not state {path}"
                 expected = PAPER_RECIPE.get(path, value[key])
                 assert sub["default"] == expected, f"{path}: schema default {sub['default']!r}, expected {expected!r}"
@@ -93,12 +93,12 @@ def test_results_root_and_flatten():
     assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
 
 
-def test_snakemake_stops_on_a_bad_profile_before_any_job(tmp_path):
+def test_snakemake_stops_on_a_bad_experiment_before_any_job(tmp_path):
     workflow_copy(tmp_path)
     params = default()
     params["sft"]["lrr"] = 0.1
     (tmp_path / "params" / "bad.yaml").write_text(yaml.safe_dump(params))
-    result = snakemake(tmp_path, "--config", "profile=bad", "--cores", "1")
+    result = snakemake(tmp_path, "--config", "experiment=bad", "--cores", "1")
     assert result.returncode != 0
     assert "'lrr' was unexpected" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()

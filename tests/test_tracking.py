@@ -8,14 +8,14 @@ def test_stage_run_records_params_tags_and_step_metrics(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
-    run = StageRun("sft", {"profile": "unit", "sft": {"lr": 0.5}}, model="base")
+    run = StageRun("sft", {"experiment": "unit", "sft": {"lr": 0.5}}, model="base")
     run.log_metrics({"sft/loss": 2.0}, step=1)
     run.log_metrics({"sft/loss": 1.0}, step=2)
     rid = run.flush()
     client = mlflow.MlflowClient(uri)
     got = client.get_run(rid)
     assert got.data.params == {"sft.lr": "0.5"}
-    assert got.data.tags["stage"] == "sft" and got.data.tags["profile"] == "unit"
+    assert got.data.tags["stage"] == "sft" and got.data.tags["experiment"] == "unit"
     assert got.data.tags["model"] == "base" and got.data.tags["git_commit"]
     assert "dvc_exp" not in got.data.tags
     assert [(m.step, m.value) for m in client.get_metric_history(rid, "sft/loss")] == [(1, 2.0), (2, 1.0)]
@@ -27,7 +27,7 @@ def test_stage_run_under_dvc_exp_run_is_tagged_with_the_experiment(tmp_path, mon
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("DVC_EXP_NAME", "beta-002")
     monkeypatch.setenv("DVC_EXP_BASELINE_REV", "abc123")
-    tags = mlflow.MlflowClient(uri).get_run(StageRun("actor", {"profile": "unit"}).flush()).data.tags
+    tags = mlflow.MlflowClient(uri).get_run(StageRun("actor", {"experiment": "unit"}).flush()).data.tags
     assert tags["dvc_exp"] == "beta-002" and tags["dvc_baseline"] == "abc123"
 
 
@@ -35,4 +35,4 @@ def test_tracking_failure_warns_and_returns_none(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("a file where the store's directory should be")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/file/mlflow.db")
     with pytest.warns(UserWarning, match="MLflow tracking failed for stage 'data'.*outputs are written"):
-        assert StageRun("data", {"profile": "unit"}).flush() is None
+        assert StageRun("data", {"experiment": "unit"}).flush() is None

@@ -2,14 +2,14 @@
 
     python -m dapo.dvc_yaml                    # rewrite dvc.yaml for params/default.yaml
     python -m dapo.dvc_yaml --check            # exit 1 if the committed dvc.yaml has drifted
-    python -m dapo.dvc_yaml --profile smoke --out dvc.yaml
+    python -m dapo.dvc_yaml --experiment smoke --out dvc.yaml
 
-Snakemake resolves every job of the profile (wildcards, input functions, formatted shell command);
+Snakemake resolves every job of the experiment (wildcards, input functions, formatted shell command);
 each job becomes one DVC stage running the rule's own command:
 - name: the job's log path below <root>/logs ('actor-seed0-iter1', 'evaluate-base', 'tables');
 - cmd: the rule's shell command, after creating its log directory (DVC does not, Snakemake does);
 - deps: the rule's inputs (data, checkpoints and the source files of the stage);
-- params: the keys of the profile file the rule reads (its `params: section=sections(...)`);
+- params: the keys of the experiment file the rule reads (its `params: section=sections(...)`);
 - metrics: the outputs named `metrics` or `summaries` (json); plots: those named `curve` (csv, plotted
   against `step`) or `figure` (png); outs: the rest. All are cached, so `dvc push` shares them and
   `dvc exp show` reads them from the cache.
@@ -30,7 +30,7 @@ from .io import InputError
 from .params import load_params, results_root
 
 HEADER = """\
-# Generated from the Snakemake workflow by `python -m dapo.dvc_yaml --profile {profile}` (make dvc-yaml).
+# Generated from the Snakemake workflow by `python -m dapo.dvc_yaml --experiment {experiment}` (make dvc-yaml).
 # Do not edit: change the rules in workflow/ and regenerate; tests/test_dvc_yaml.py fails on drift.
 """
 
@@ -41,8 +41,8 @@ PLOTS = {"curve", "figure"}
 CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss"}
 
 
-def snakemake_jobs(profile: str, workdir: Path) -> list:
-    """Every job of the profile's DAG, resolved by Snakemake (inputs, outputs, params, command)."""
+def snakemake_jobs(experiment: str, workdir: Path) -> list:
+    """Every job of the experiment's DAG, resolved by Snakemake (inputs, outputs, params, command)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import (
         ConfigSettings,
@@ -53,7 +53,7 @@ def snakemake_jobs(profile: str, workdir: Path) -> list:
 
     with SnakemakeApi(OutputSettings()) as api:
         wf = api.workflow(resource_settings=ResourceSettings(cores=1),
-                          config_settings=ConfigSettings(config={"profile": profile}),
+                          config_settings=ConfigSettings(config={"experiment": experiment}),
                           snakefile=workdir / "Snakefile", workdir=workdir)
         wf.dag(DAGSettings(forceall=True))
         workflow = wf._workflow  # the API has no public accessor for the resolved jobs
@@ -108,35 +108,35 @@ def accuracy_plots(tables_job) -> list[dict]:
             for bench in tables_job.params.section["data.benchmarks"]]
 
 
-def dvc_yaml(profile: str = "default", workdir: Path | None = None) -> str:
-    """The dvc.yaml text for params/<profile>.yaml of the workflow in `workdir` (default: cwd)."""
+def dvc_yaml(experiment: str = "default", workdir: Path | None = None) -> str:
+    """The dvc.yaml text for params/<experiment>.yaml of the workflow in `workdir` (default: cwd)."""
     workdir = Path.cwd() if workdir is None else Path(workdir)
-    root = results_root(profile)
-    params_file = f"params/{profile}.yaml"
-    jobs = sorted(snakemake_jobs(profile, workdir), key=lambda j: stage_name(j, root))
+    root = results_root(experiment)
+    params_file = f"params/{experiment}.yaml"
+    jobs = sorted(snakemake_jobs(experiment, workdir), key=lambda j: stage_name(j, root))
     stages = {}
     for job in jobs:
         name = stage_name(job, root)
         stages[name] = dvc_stage(job, params_file, name)
     plots = [p for job in jobs if job.rule.name == "tables" for p in accuracy_plots(job)]
     body = yaml.safe_dump({"stages": stages, "plots": plots}, sort_keys=False, width=1 << 16)
-    return HEADER.format(profile=profile) + body
+    return HEADER.format(experiment=experiment) + body
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--profile", default="default", help="params/<profile>.yaml (default: default)")
+    p.add_argument("--experiment", default="default", help="params/<experiment>.yaml (default: default)")
     p.add_argument("--out", default="dvc.yaml", help="file to write or check (default: dvc.yaml)")
     p.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
     args = p.parse_args(argv)
     try:
-        load_params(f"params/{args.profile}.yaml")  # one-line errors naming a missing file or a bad key
+        load_params(f"params/{args.experiment}.yaml")  # one-line errors naming a missing file or a bad key
     except InputError as e:
         sys.exit(f"error: {e}")
     try:
-        text = dvc_yaml(args.profile)
-    except Exception as e:  # noqa: BLE001 - Snakemake reports a bad workflow or profile in many exception types
-        sys.exit(f"error: Snakemake could not build the DAG of profile {args.profile!r}: "
+        text = dvc_yaml(args.experiment)
+    except Exception as e:  # noqa: BLE001 - Snakemake reports a bad workflow or experiment in many exception types
+        sys.exit(f"error: Snakemake could not build the DAG of experiment {args.experiment!r}: "
                  f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}")
     out = Path(args.out)
     if args.check:

@@ -1,4 +1,4 @@
-"""Params profiles: `params/<profile>.yaml`, checked against one strict JSON schema.
+"""Params experiments: `params/<experiment>.yaml`, checked against one strict JSON schema.
 
 The schema (workflow/schemas/params.schema.json) is the single home of every key's type, range,
 description and default; the Snakefile validates with it through `snakemake.utils.validate`, and
@@ -20,9 +20,9 @@ SCHEMA_PATH = ROOT / "workflow" / "schemas" / "params.schema.json"
 PARAMS_DIR = ROOT / "params"
 
 
-def results_root(profile: str) -> str:
-    """The default profile writes straight into results/, any other into results/<profile>/."""
-    return "results" if profile == "default" else f"results/{profile}"
+def results_root(experiment: str) -> str:
+    """The default experiment writes straight into results/, any other into results/<experiment>/."""
+    return "results" if experiment == "default" else f"results/{experiment}"
 
 
 def load_schema() -> dict:
@@ -78,7 +78,7 @@ def validate_params(params: Any, source: str = "params") -> dict:
 
 
 def load_params(path: str | Path) -> dict:
-    """Read and validate a profile file; the profile name is the file's stem."""
+    """Read and validate a experiment file; the experiment name is the file's stem."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"missing params file: {path}")
@@ -87,7 +87,7 @@ def load_params(path: str | Path) -> dict:
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     params = validate_params(params, str(path))
-    params["profile"] = path.stem
+    params["experiment"] = path.stem
     return params
 
 

@@ -1,7 +1,7 @@
 """MLflow logging of stage runs. MLflow records; it never decides what reruns.
 
-One experiment per params profile (`dapo-<profile>`), one run per stage job, tagged with stage,
-profile and git commit; a job run by `dvc exp run` is also tagged with the DVC experiment's name and
+One MLflow experiment per params experiment (`dapo-<experiment>`), one run per stage job, tagged with stage,
+experiment and git commit; a job run by `dvc exp run` is also tagged with the DVC experiment's name and
 baseline commit (`dvc_exp`, `dvc_baseline`), so the UI can set an ablation beside its baseline. Metrics are buffered and sent once the stage's outputs are on disk, and any
 tracking failure is reported as a warning: it can never lose a stage's outputs.
 
@@ -54,9 +54,9 @@ class StageRun:
 
     def __init__(self, stage: str, params: dict[str, Any], **tags: Any):
         self.stage = stage
-        self.profile = params.get("profile", "default")
-        self.params = flatten({k: v for k, v in params.items() if k != "profile"})
-        self.tags = {"stage": stage, "profile": self.profile, "git_commit": git_commit(),
+        self.experiment = params.get("experiment", "default")
+        self.params = flatten({k: v for k, v in params.items() if k != "experiment"})
+        self.tags = {"stage": stage, "experiment": self.experiment, "git_commit": git_commit(),
                      **dvc_experiment_tags(), **{k: str(v) for k, v in tags.items()}}
         self.metrics: list[tuple[str, float, int]] = []
         self.started = time.time()
@@ -72,8 +72,8 @@ class StageRun:
 
             mlflow.set_tracking_uri(tracking_uri())
             client = mlflow.MlflowClient()
-            exp = client.get_experiment_by_name(f"dapo-{self.profile}")
-            exp_id = exp.experiment_id if exp else client.create_experiment(f"dapo-{self.profile}")
+            exp = client.get_experiment_by_name(f"dapo-{self.experiment}")
+            exp_id = exp.experiment_id if exp else client.create_experiment(f"dapo-{self.experiment}")
             name = "-".join([self.stage] + [self.tags[k] for k in ("model", "seed", "iteration") if k in self.tags])
             run = client.create_run(exp_id, run_name=name, start_time=int(self.started * 1000))
             rid = run.info.run_id

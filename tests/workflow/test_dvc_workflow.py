@@ -1,4 +1,4 @@
-"""The smoke profile through DVC in a throw-away git repository: repro, cached reruns, an ablation
+"""The smoke experiment through DVC in a throw-away git repository: repro, cached reruns, an ablation
 with `dvc exp run`, metrics and plots, push/pull through a local remote, and the hand-off between
 Snakemake and DVC. One scenario runs once; each test checks one of its steps.
 
@@ -45,7 +45,7 @@ def set_param(repo, section: str, key: str, value) -> None:
 def scenario(tmp_path_factory):
     base = tmp_path_factory.mktemp("dvc")
     repo = dvc_workflow_copy(base / "repo", "smoke", edit_params=lambda t: t.replace("seeds: 2", "seeds: 1"))
-    smk = ("--config", "profile=smoke", "--cores", "2")
+    smk = ("--config", "experiment=smoke", "--cores", "2")
     steps = {"repro": dvc(repo, "repro")}
     steps["repro_again"] = dvc(repo, "repro")
     steps["snakemake_after_dvc"] = snakemake(repo, *smk, "-n")

@@ -1,4 +1,4 @@
-"""The smoke profile through snakemake, end to end, in a temporary copy of the repository."""
+"""The smoke experiment through snakemake, end to end, in a temporary copy of the repository."""
 
 import json
 import os
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     repo = workflow_copy(tmp_path_factory.mktemp("repo"))
-    result = snakemake(repo, "--config", "profile=smoke", "--cores", "2")
+    result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     return repo, repo / "results" / "smoke"
 
@@ -125,7 +125,7 @@ def test_every_stage_is_in_mlflow(smoke_run):
 
 def test_second_invocation_has_nothing_to_do(smoke_run):
     repo, _ = smoke_run
-    result = snakemake(repo, "--config", "profile=smoke", "--cores", "2", "-n")
+    result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
@@ -135,7 +135,7 @@ def test_editing_a_module_a_stage_imports_reruns_that_stage(smoke_run):
     before = path.stat()
     os.utime(path, (before.st_atime + 60, before.st_mtime + 60))
     try:
-        result = snakemake(repo, "--config", "profile=smoke", "--cores", "2", "-n", "--quiet", "rules")
+        result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n", "--quiet", "rules")
     finally:
         os.utime(path, (before.st_atime, before.st_mtime))
     planned = {m[1] for m in re.finditer(r"^(\w+) +\d+$", result.stdout + result.stderr, re.MULTILINE)} - {"total"}

@@ -1,4 +1,4 @@
-# Shared names of the workflow: the profile's params file, its results root, the benchmarks, and
+# Shared names of the workflow: the experiment's params file, its results root, the benchmarks, and
 # the code each job depends on: its stage module and every dapo module that imports, read from
 # the import graph (dapo.sources), so editing any of them marks the job out of date.
 # The params file is not an input of any rule; each rule's `params: section=sections(...)` holds the
@@ -10,9 +10,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from dapo.params import results_root  # noqa: E402
 from dapo.sources import stage_sources  # noqa: E402
 
-PROFILE = config["profile"]
-PARAMS = f"params/{PROFILE}.yaml"
-ROOT = results_root(PROFILE)
+EXPERIMENT = config["experiment"]
+PARAMS = f"params/{EXPERIMENT}.yaml"
+ROOT = results_root(EXPERIMENT)
 BENCHMARKS = list(config["data"]["benchmarks"])
 SPLITS = ["sft", "rl", "val"]
 
@@ -23,7 +23,7 @@ def code(stage):
 
 
 def sections(*keys):
-    """{dotted key: its value in the profile} for the params keys a stage reads ('actor', 'data.task')."""
+    """{dotted key: its value in the experiment} for the params keys a stage reads ('actor', 'data.task')."""
     out = {}
     for key in keys:
         value = config

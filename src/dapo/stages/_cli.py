@@ -13,7 +13,7 @@ from ..tracking import StageRun
 
 def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
-    p.add_argument("--params", required=True, help="profile file, e.g. params/default.yaml")
+    p.add_argument("--params", required=True, help="experiment file, e.g. params/default.yaml")
     return p
 
 

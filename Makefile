@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config experiment=$(EXPERIMENT) -- $(TARGET)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --config experiment=$(EXPERIMENT) -- $(TARGET)
 
 # dvc.yaml is generated from the Snakemake rules (python -m dapo.dvc_yaml); never edit it by hand.
 dvc-yaml: $(STAMP)

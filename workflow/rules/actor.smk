@@ -11,6 +11,11 @@ rule actor:
         file=PARAMS,
         section=sections("actor"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=0,
     log:
         log(f"actor/{CHAIN}"),
     benchmark:

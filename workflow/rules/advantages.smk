@@ -14,6 +14,11 @@ rule advantages:
         section=sections("advantages", "data.task"),
         value_source=config["advantages"]["value_source"],
         out=lambda wc, output: os.path.dirname(output.metrics),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=0,
     log:
         log(f"advantages/{CHAIN}"),
     benchmark:

@@ -12,6 +12,11 @@ rule complete:
         file=PARAMS,
         section=sections("complete", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=0,
     log:
         log(f"complete/{CHAIN}"),
     benchmark:

@@ -12,6 +12,11 @@ rule critic:
         file=PARAMS,
         section=sections("critic", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=0,
     log:
         log(f"critic/{CHAIN}"),
     benchmark:

@@ -7,6 +7,10 @@ rule data:
         file=PARAMS,
         section=sections("data"),
         out=lambda wc, output: os.path.dirname(output[0]),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         log("data"),
     benchmark:

@@ -22,6 +22,11 @@ rule evaluate:
         out=lambda wc, output: os.path.dirname(output.summaries[0]),
     wildcard_constraints:
         model="|".join(MODELS),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=0,
     log:
         log("evaluate/{model}"),
     benchmark:

@@ -10,6 +10,11 @@ rule generate:
         file=PARAMS,
         section=sections("generate", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=0,
     log:
         log(f"generate/{CHAIN}"),
     benchmark:

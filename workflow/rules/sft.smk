@@ -10,6 +10,10 @@ rule sft:
         file=PARAMS,
         section=sections("model", "sft"),
     threads: workflow.cores  # nothing else can run while pi_0 trains; Snakemake sets OMP_NUM_THREADS from this
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=0,
     log:
         log("sft"),
     benchmark:

@@ -16,6 +16,10 @@ rule tables:
         file=PARAMS,
         section=sections("data.benchmarks"),
         models=" ".join(TABLE_MODELS),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         log("tables"),
     benchmark:

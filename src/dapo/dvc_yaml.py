@@ -15,6 +15,11 @@ each job becomes one DVC stage running the rule's own command:
   `dvc exp show` reads them from the cache.
 The benchmark files Snakemake writes itself are not DVC outputs. Top-level plots chart the main table
 (an out of the tables stage) per benchmark.
+
+One DVC-only stage, `dag`, guards the hand-off: its params are the keys that change the set of
+stages (DAG_SHAPE), so `dvc exp run -S seeds=5` runs it, and it fails with one line when dvc.yaml no
+longer matches the Snakemake DAG of the edited params (regenerate, then rerun) instead of silently
+running the old set of stages.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ METRICS = {"metrics", "summaries"}
 PLOTS = {"curve", "figure"}
 # The column a training curve plots against its `step` column.
 CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss"}
+# The params that decide which jobs exist (or which checkpoint a job starts from).
+DAG_SHAPE = ["seeds", "iterations", "data.benchmarks", "advantages.oracle_row", "critic.init"]
 
 
 def snakemake_jobs(experiment: str, workdir: Path) -> list:
@@ -114,7 +121,8 @@ def dvc_yaml(experiment: str = "default", workdir: Path | None = None) -> str:
     root = results_root(experiment)
     params_file = f"params/{experiment}.yaml"
     jobs = sorted(snakemake_jobs(experiment, workdir), key=lambda j: stage_name(j, root))
-    stages = {}
+    stages = {"dag": {"cmd": f"python -m dapo.dvc_yaml --experiment {experiment} --check --quiet",
+                      "params": [{params_file: DAG_SHAPE}]}}
     for job in jobs:
         name = stage_name(job, root)
         stages[name] = dvc_stage(job, params_file, name)
@@ -128,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiment", default="default", help="params/<experiment>.yaml (default: default)")
     p.add_argument("--out", default="dvc.yaml", help="file to write or check (default: dvc.yaml)")
     p.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
+    p.add_argument("--quiet", action="store_true", help="with --check: no diff, only the one-line verdict")
     args = p.parse_args(argv)
     try:
         load_params(f"params/{args.experiment}.yaml")  # one-line errors naming a missing file or a bad key
@@ -144,9 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         if current == text:
             print(f"{out} is up to date with the Snakemake workflow")
             return 0
-        sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
-                                                   str(out), "generated from Snakemake"))
-        print(f"error: {out} has drifted from the Snakemake workflow; run `make dvc-yaml`", file=sys.stderr)
+        if not args.quiet:
+            sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                                       str(out), "generated from Snakemake"))
+        old = (yaml.safe_load(current) or {}).get("stages", {}) if current else {}
+        new = yaml.safe_load(text)["stages"]
+        changed = sum(old[k] != new[k] for k in set(old) & set(new))
+        print(f"error: {out} has drifted from the Snakemake DAG of params/{args.experiment}.yaml "
+              f"({len(set(new) - set(old))} stages to add, {len(set(old) - set(new))} to remove, {changed} changed); "
+              f"run `python -m dapo.dvc_yaml --experiment {args.experiment}` (make dvc-yaml), commit, rerun",
+              file=sys.stderr)
         return 1
     out.write_text(text)
     print(f"wrote {out}: {len(yaml.safe_load(text)['stages'])} stages")

@@ -19,7 +19,7 @@ from helpers import dvc, dvc_workflow_copy, git_commit, run, snakemake
 pytestmark = pytest.mark.slow
 
 SMOKE = "params/smoke.yaml"
-ALL_STAGES = {"data", "sft", "evaluate-base", "tables",
+ALL_STAGES = {"dag", "data", "sft", "evaluate-base", "tables",
               *(f"{s}-seed0-iter{i}" for s in ("generate", "complete", "critic", "advantages", "actor") for i in (1, 2)),
               *(f"evaluate-dapo-iter{i}-seed0" for i in (1, 2))}
 # actor.beta changes both actors, so every stage that reads an actor checkpoint reruns: pi_1 samples,
@@ -78,6 +78,9 @@ def scenario(tmp_path_factory):
     steps["exp_show"] = dvc(repo, "exp", "show", "--json")
     steps["metrics_show"] = dvc(repo, "metrics", "show", "--json")
     steps["plots_show"] = dvc(repo, "plots", "show", "--json")
+
+    # a change of DAG shape with the old dvc.yaml: fails loudly before any stage runs
+    steps["exp_seeds"] = dvc(repo, "exp", "run", "--name", "seeds-2", "--set-param", f"{SMOKE}:seeds=2")
     return repo, steps
 
 
@@ -165,3 +168,12 @@ def test_metrics_and_plots_show_accuracies_and_training_curves(scenario):
             "results/smoke/figures/main.png"} <= set(plots)
     curve = plots["results/smoke/actor/seed0/iter1/curve.csv"][0]["content"]["data"]["values"]
     assert curve and {"step", "loss"} <= set(curve[0])
+
+
+def test_a_params_change_that_adds_stages_fails_until_dvc_yaml_is_regenerated(scenario):
+    _, steps = scenario
+    result = steps["exp_seeds"]
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "dvc.yaml has drifted from the Snakemake DAG of params/smoke.yaml (12 stages to add" in out, out[-2000:]
+    assert ran(result) == {"dag"}

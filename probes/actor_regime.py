@@ -108,6 +108,8 @@ def main():
     base_path = args.base or root / "sft/model"
     base, tok = load_policy(base_path)
     base_records, base_summary = evaluate(HFGenerator(base, tok, 500, progress=False), task, val, 128, args.samples)
+    train = list(problems.values())  # the rl prompts the actor trains on: does it fit them, or not even those?
+    base_train = evaluate(HFGenerator(base, tok, 500, progress=False), task, train, 128, 1)[1]["accuracy"]
     print(f"base {base_path}: val greedy {base_summary['accuracy']:.3f} sampled "
           f"{base_summary['sampled_accuracy']:.3f} {base_summary.get('greedy_outcomes')}")
     out = Path("probes/results/actor_regime.jsonl")
@@ -129,6 +131,7 @@ def main():
         model, _ = load_policy(base_path)
         summary = train_actor(model, tok, data, {**PAPER, **over}, progress=False)
         records, s = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, args.samples)
+        train_greedy = evaluate(HFGenerator(model, tok, 500, progress=False), task, train, 128, 1)[1]["accuracy"]
         g = np.array([[r["correct"] - b["correct"] for r, b in zip(records, base_records)]], dtype=float)
         k = args.samples
         sm = np.array([[(r["sampled_correct"] - b["sampled_correct"]) / k for r, b in zip(records, base_records)]])
@@ -136,6 +139,7 @@ def main():
         row = {"variant": name, "positives": args.positives, "choice_only": args.choice_only, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
                "pairs": len(data), "steps": summary["actor/steps"], "val_greedy": s["accuracy"],
                "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
+               "rl_greedy": train_greedy, "base_rl_greedy": base_train,
                "base_greedy": base_summary["accuracy"], "base_sampled": base_summary["sampled_accuracy"],
                "outcomes": s.get("greedy_outcomes"), "base_outcomes": base_summary.get("greedy_outcomes"),
                "base": str(base_path), "root": str(root), "sampling_temperature": params["complete"]["temperature"],
@@ -143,6 +147,7 @@ def main():
         print(f"{name}: {stats['states_kept']} states {len(data)} pairs {summary['actor/steps']} steps | "
               f"greedy {s['accuracy']:.3f} ({100*gd[0]:+.1f} [{100*gd[1]:+.1f}, {100*gd[2]:+.1f}]) | "
               f"sampled {s['sampled_accuracy']:.3f} ({100*sd[0]:+.1f} [{100*sd[1]:+.1f}, {100*sd[2]:+.1f}]) "
+              f"| rl prompts greedy {base_train:.3f} -> {train_greedy:.3f} "
               f"| {s.get('greedy_outcomes')} | {time.time() - start:.0f}s", flush=True)
         with out.open("a") as f:
             f.write(json.dumps(row) + "\n")

@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--base", help="pi_0 checkpoint (default: <root>/sft/model)")
+    ap.add_argument("--critic", help="critic checkpoint (default: <root>/critic/<chain>/model)")
     ap.add_argument("--hp", help="JSON of actor settings over the paper's: run this one variant")
     ap.add_argument("--source", default="oracle", choices=["oracle", "critic"], help="values for --hp")
     ap.add_argument("--gap", type=float, default=0.1, help="min_gap for --hp")
@@ -97,7 +98,7 @@ def main():
     prefix_of = dict(zip(states["state_id"], states["prefix"]))
     candidates = candidate_actions(completions, states, task, problems)
     def critic_values(sids, acts):
-        critic, ctok = load_critic(root / f"critic/{args.chain}/model")
+        critic, ctok = load_critic(args.critic or root / f"critic/{args.chain}/model")
         return predict_values(critic, ctok, [text[s] + a for s, a in zip(sids, acts)], 256)
 
     value_fns = {
@@ -136,7 +137,7 @@ def main():
         k = args.samples
         sm = np.array([[(r["sampled_correct"] - b["sampled_correct"]) / k for r, b in zip(records, base_records)]])
         gd, sd = paired_bootstrap_ci(g), paired_bootstrap_ci(sm)
-        row = {"variant": name, "positives": args.positives, "choice_only": args.choice_only, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
+        row = {"variant": name, "critic": args.critic, "positives": args.positives, "choice_only": args.choice_only, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
                "pairs": len(data), "steps": summary["actor/steps"], "val_greedy": s["accuracy"],
                "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
                "rl_greedy": train_greedy, "base_rl_greedy": base_train,

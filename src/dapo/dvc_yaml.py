@@ -115,14 +115,26 @@ def accuracy_plots(tables_job) -> list[dict]:
             for bench in tables_job.params.section["data.benchmarks"]]
 
 
+def _has_key(params: dict, dotted: str) -> bool:
+    for part in dotted.split("."):
+        if not isinstance(params, dict) or part not in params:
+            return False
+        params = params[part]
+    return True
+
+
 def dvc_yaml(experiment: str = "default", workdir: Path | None = None) -> str:
     """The dvc.yaml text for params/<experiment>.yaml of the workflow in `workdir` (default: cwd)."""
     workdir = Path.cwd() if workdir is None else Path(workdir)
     root = results_root(experiment)
     params_file = f"params/{experiment}.yaml"
     jobs = sorted(snakemake_jobs(experiment, workdir), key=lambda j: stage_name(j, root))
+    # DVC can track only keys written in the file; a key left to its schema default cannot be
+    # changed by `dvc exp run -S` either
+    written = yaml.safe_load((workdir / params_file).read_text())
+    shape = [k for k in DAG_SHAPE if _has_key(written, k)]
     stages = {"dag": {"cmd": f"python -m dapo.dvc_yaml --experiment {experiment} --check --quiet",
-                      "params": [{params_file: DAG_SHAPE}]}}
+                      "params": [{params_file: shape}]}}
     for job in jobs:
         name = stage_name(job, root)
         stages[name] = dvc_stage(job, params_file, name)

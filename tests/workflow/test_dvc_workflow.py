@@ -70,7 +70,6 @@ def scenario(tmp_path_factory):
     steps["status_before_commit"] = dvc(repo, "status", "--json")
     steps["commit"] = dvc(repo, "commit", "--force")
     steps["status_after_commit"] = dvc(repo, "status", "--json")
-    steps["snakemake_after_commit"] = snakemake(repo, *smk, "-n")
     steps["repro_after_commit"] = dvc(repo, "repro")
     git_commit(repo, "evaluate.batch_size 16, built by snakemake")
 
@@ -117,8 +116,6 @@ def test_dvc_commit_records_what_snakemake_built(scenario):
     changed = set(json.loads(steps["status_before_commit"].stdout))
     assert EVALUATE_STAGES <= changed <= EVALUATE_STAGES | {"tables"}
     assert json.loads(steps["status_after_commit"].stdout) == {}
-    after = steps["snakemake_after_commit"]  # dvc commit kept every mtime (hard-linked cache)
-    assert "Nothing to be done" in after.stdout + after.stderr, (after.stdout + after.stderr)[-3000:]
     assert ran(steps["repro_after_commit"]) == set()
 
 

@@ -1,9 +1,6 @@
 """The smoke experiment through snakemake, end to end, in a temporary copy of the repository."""
 
 import json
-import os
-import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -129,15 +126,3 @@ def test_second_invocation_has_nothing_to_do(smoke_run):
     result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
 
-
-def test_editing_a_module_a_stage_imports_reruns_that_stage(smoke_run):
-    repo, _ = smoke_run
-    path = repo / "src" / "dapo" / "training.py"  # imported by sft, critic and actor, named by none
-    before = path.stat()
-    os.utime(path, (time.time() + 60, time.time() + 60))  # newer than every output
-    try:
-        result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n", "--quiet", "rules")
-    finally:
-        os.utime(path, (before.st_atime, before.st_mtime))
-    planned = {m[1] for m in re.finditer(r"^(\w+) +\d+$", result.stdout + result.stderr, re.MULTILINE)} - {"total"}
-    assert {"sft", "critic", "actor"} <= planned and "data" not in planned, result.stdout

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _records import append_record, paired_deltas
 
 from dapo.actor import train_actor
 from dapo.advantages import candidate_actions, compute_advantages
@@ -36,7 +37,6 @@ from dapo.io import read_jsonl, read_parquet
 from dapo.logprobs import batched_action_logps
 from dapo.models import load_critic, load_policy
 from dapo.params import load_params
-from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
 # The starting point every variant overrides: the paper's beta and unique actions, with the lr and
@@ -113,8 +113,6 @@ def main():
     base_train = evaluate(HFGenerator(base, tok, 500, progress=False), task, train, 128, 1)[1]["accuracy"]
     print(f"base {base_path}: val greedy {base_summary['accuracy']:.3f} sampled "
           f"{base_summary['sampled_accuracy']:.3f} {base_summary.get('greedy_outcomes')}")
-    out = Path("probes/results/actor_regime.jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
     for name, (source, gap, over) in variants.items():
         if args.only and name not in args.only:
             continue
@@ -133,10 +131,7 @@ def main():
         summary = train_actor(model, tok, data, {**PAPER, **over}, progress=False)
         records, s = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, args.samples)
         train_greedy = evaluate(HFGenerator(model, tok, 500, progress=False), task, train, 128, 1)[1]["accuracy"]
-        g = np.array([[r["correct"] - b["correct"] for r, b in zip(records, base_records)]], dtype=float)
-        k = args.samples
-        sm = np.array([[(r["sampled_correct"] - b["sampled_correct"]) / k for r, b in zip(records, base_records)]])
-        gd, sd = paired_bootstrap_ci(g), paired_bootstrap_ci(sm)
+        gd, sd = paired_deltas(records, base_records, args.samples)
         row = {"variant": name, "critic": args.critic, "positives": args.positives, "choice_only": args.choice_only, "floor": args.floor, "source": source, "gap": gap, **over, "states": stats["states_kept"],
                "pairs": len(data), "steps": summary["actor/steps"], "val_greedy": s["accuracy"],
                "val_sampled": s["sampled_accuracy"], "greedy_delta_ci": gd, "sampled_delta_ci": sd,
@@ -150,8 +145,7 @@ def main():
               f"sampled {s['sampled_accuracy']:.3f} ({100*sd[0]:+.1f} [{100*sd[1]:+.1f}, {100*sd[2]:+.1f}]) "
               f"| rl prompts greedy {base_train:.3f} -> {train_greedy:.3f} "
               f"| {s.get('greedy_outcomes')} | {time.time() - start:.0f}s", flush=True)
-        with out.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_record("actor_regime", row)
 
 
 if __name__ == "__main__":

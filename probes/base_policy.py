@@ -13,7 +13,8 @@ import argparse
 import collections
 import json
 import time
-from pathlib import Path
+
+from _records import append_record
 
 from dapo.evaluation import evaluate
 from dapo.generation import HFGenerator
@@ -45,10 +46,7 @@ def main():
                "greedy_by_difficulty": {k: sum(v) / len(v) for k, v in sorted(by.items())},
                "seconds": time.time() - start}
         print(json.dumps(row), flush=True)
-        out = Path("probes/results/base_policy.jsonl")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_record("base_policy", row)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _records import append_record
 
-from dapo.advantages import advantage_agreement, candidate_actions, candidate_advantages, unique_actions
+from dapo.advantages import (
+    advantage_agreement,
+    candidate_actions,
+    candidate_advantages,
+    unique_actions,
+)
 from dapo.critic import critic_quality, predict_values, split_by_prompt, train_critic
 from dapo.io import read_jsonl, read_parquet
 from dapo.models import load_critic
@@ -70,10 +76,7 @@ def main():
         from dapo.models import save_checkpoint
 
         save_checkpoint(model, tok, args.save)
-    out = Path("probes/results/critic_fit.jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_record("critic_fit", row)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _records import append_record, paired_deltas
 
 from dapo.actor import train_actor
 from dapo.advantages import candidate_actions, compute_advantages
@@ -28,7 +29,6 @@ from dapo.labelling import enumerate_states, generate_responses
 from dapo.logprobs import batched_action_logps
 from dapo.models import load_policy
 from dapo.params import load_params
-from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
 
@@ -47,7 +47,7 @@ def label(args, params, task, problems, by_id, gen, base, tok):
     candidates = candidate_actions(completions, states, task, by_id)
     prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
     prefix_of = dict(zip(states["state_id"], states["prefix"]))
-    oracle = lambda sids, acts: np.array([task.oracle_value(by_id[prompt_of[s]], prefix_of[s] + a)  # noqa: E731
+    oracle = lambda sids, acts: np.array([task.oracle_value(by_id[prompt_of[s]], prefix_of[s] + a)
                                           for s, a in zip(sids, acts)])
     data, _ = compute_advantages(candidates, oracle, args.gap)
     data.insert(1, "state", data["state_id"].map(dict(zip(states["state_id"], texts))))
@@ -93,9 +93,7 @@ def main():
     model, _ = load_policy(base_path)
     summary = train_actor(model, tok, data, hp, progress=False)
     records, s = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, args.samples)
-    gd = paired_bootstrap_ci(np.array([[r["correct"] - b["correct"] for r, b in zip(records, base_records)]], float))
-    sd = paired_bootstrap_ci(np.array([[(r["sampled_correct"] - b["sampled_correct"]) / args.samples
-                                        for r, b in zip(records, base_records)]]))
+    gd, sd = paired_deltas(records, base_records, args.samples)
     row = {"base": str(base_path), "prompts": args.prompts, "states": n_states, "states_kept": stats["states_kept"],
            "pairs": len(data), "gap": args.gap, "hp": hp, "steps": summary["actor/steps"],
            "base_greedy": base_s["accuracy"], "base_sampled": base_s["sampled_accuracy"],
@@ -108,10 +106,7 @@ def main():
           f"({100*gd[0]:+.1f} [{100*gd[1]:+.1f}, {100*gd[2]:+.1f}]) | sampled {base_s['sampled_accuracy']:.3f} -> "
           f"{s['sampled_accuracy']:.3f} ({100*sd[0]:+.1f} [{100*sd[1]:+.1f}, {100*sd[2]:+.1f}]) | "
           f"{s.get('greedy_outcomes')} | label {label_seconds:.0f}s total {time.time() - start:.0f}s", flush=True)
-    out = Path("probes/results/oracle_scale.jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_record("oracle_scale", row)
 
 
 if __name__ == "__main__":

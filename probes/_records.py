@@ -19,8 +19,8 @@ def paired_deltas(records: list[dict], base_records: list[dict], samples: int) -
 
 
 def append_record(name: str, row: dict) -> None:
-    """One json line into probes/results/<name>.jsonl."""
-    out = Path("probes/results") / f"{name}.jsonl"
+    """One json line into probes/results/<name>.jsonl, wherever the probe runs from."""
+    out = Path(__file__).parent / "results" / f"{name}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         f.write(json.dumps(row) + "\n")

@@ -11,7 +11,11 @@ reports val greedy and sampled accuracy against pi_0, with the paired 95 % boots
 
 The committed results/actor_regime.jsonl was measured on pi_0 of the default (12.7 % greedy on
 val) with generate/complete at temperature 1 (its first 13 lines; set both temperatures to 1.0 to
-rerun them) and at 0.6, the default now (the last lines, `root` results/t06 then).
+rerun them) and at 0.6 (`root` results/t06 then); then on the 1500-step pi_0 (30.0 %); the last
+lines on the habit pi_0 of the default now (`root` ../results/habit: the default with the critic
+section of the commit before, 4 epochs at lr 3e-4; `critic` /tmp/critic_e12 is
+`python probes/critic_fit.py --hp '{"epochs": 12, "lr": 1e-4}' --save /tmp/critic_e12`, the
+default critic now). The habit-base lines ran with --floor -1 and --hp giving the default actor.
 
 Prints one line per variant (val accuracy, its paired difference from pi_0 with a 95 % CI, and
 the greedy outcomes: correct, dead_end = a wrong choice, arithmetic = a wrong result, ...) and

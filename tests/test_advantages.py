@@ -26,7 +26,7 @@ def test_a_line_that_ends_the_solution_and_one_that_continues_it_are_two_actions
                                 "completion": ["x\n", "x\ny", "x\n", "x\ny"], "finished": True})
     cand = candidate_actions(completions, states, task, {"t-0": problem("1 + 2", "3")})
     assert cand["terminal"].tolist() == [True, False, True, False] and cand["eos"].equals(cand["terminal"])
-    kept, stats = compute_advantages(cand, lambda sids, acts: np.full(len(sids), 0.8), min_gap=0.1)
+    kept, _ = compute_advantages(cand, lambda sids, acts: np.full(len(sids), 0.8), min_gap=0.1)
     assert kept[["action", "eos", "count"]].values.tolist() == [["x\n", False, 2], ["x\n", True, 2]]
     assert kept["value"].tolist() == pytest.approx([0.8, 0.0])
     assert kept["advantage"].tolist() == pytest.approx([0.4, -0.4])

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from conftest import problem
@@ -36,3 +37,18 @@ def test_training_fits_written_solutions(tiny_policy, task, char_tokenizer):
     assert logged == [50, 100, 150]
     assert before > 3.5  # ~ln(100): an untrained model is near uniform over the vocabulary
     assert summary["sft/final_loss"] < 0.5
+
+
+def test_demonstration_writes_the_habit_on_a_stable_share_of_problems():
+    from dapo.sft import demonstration
+    from dapo.tasks import get_task
+    from tasks.test_countdown import problem as countdown_problem
+
+    task = get_task("countdown")
+    problems = [countdown_problem([a, b, 7], a * b + 7) for a in range(3, 13) for b in range(a, 13)]
+    habit = [demonstration(task, p, 0.3) == task.write_habit(p) for p in problems]
+    assert 0.2 < sum(habit) / len(habit) < 0.4
+    assert habit == [demonstration(task, p, 0.3) == task.write_habit(p) for p in reversed(problems)][::-1]
+    assert all(demonstration(task, p, 0.0) == task.write_solution(p) for p in problems)
+    with pytest.raises(NotImplementedError, match="habit_fraction"):
+        demonstration(get_task("chain_sum"), problem("1 + 2", "3"), 1.0)

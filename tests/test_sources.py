@@ -37,8 +37,8 @@ def test_relative_and_package_imports_resolve(tmp_path):
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_module_a_stage_loads_is_a_code_input(stage):
     loaded = subprocess.run(
-        [sys.executable, "-c", f"import sys, dapo.stages.{stage}; "
-         "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'dapo'))"],
+        [sys.executable, "-c", (f"import sys, dapo.stages.{stage}; "
+                                "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'dapo'))")],
         capture_output=True, text=True, check=True).stdout.split()
     loaded = {str(__import__("pathlib").Path(f).resolve().relative_to(REPO)) for f in loaded}
     assert loaded and loaded <= set(stage_sources(SRC, stage))

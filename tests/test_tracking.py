@@ -36,3 +36,19 @@ def test_tracking_failure_warns_and_returns_none(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/file/mlflow.db")
     with pytest.warns(UserWarning, match="MLflow tracking failed for stage 'data'.*outputs are written"):
         assert StageRun("data", {"experiment": "unit"}).flush() is None
+
+
+def test_a_locked_store_warns_and_returns_none(tmp_path, monkeypatch):
+    import sqlite3
+
+    db = tmp_path / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    assert StageRun("data", {"experiment": "unit"}).flush() is not None  # the store exists
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")  # another process holds the store: nobody else can write
+    try:
+        with pytest.warns(UserWarning, match="MLflow tracking failed for stage 'sft'.*locked"):
+            assert StageRun("sft", {"experiment": "unit"}).flush() is None
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()

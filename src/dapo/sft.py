@@ -7,6 +7,7 @@ scratch; the paper starts from an instruction-tuned model instead (section 5).
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from .tasks import Task
 from .training import Optimiser
 
 IGNORE = -100
@@ -26,6 +28,16 @@ class SFTBatch:
     input_ids: torch.Tensor  # (B, T) right-padded
     attention_mask: torch.Tensor  # (B, T)
     labels: torch.Tensor  # (B, T), IGNORE on prompt and padding
+
+
+def demonstration(task: Task, problem: dict, habit_fraction: float) -> str:
+    """The SFT response of one problem: the task's habit on a `habit_fraction` share of problems
+    (chosen by a hash of the prompt, so a split's choice never depends on its order), else the
+    task's correct solution. A habit gives pi_0 a bad choice among moves it can make, which
+    step-level RL can unlearn; a pretrained model's errors are of that kind."""
+    if habit_fraction > 0 and random.Random(f"habit:{problem['prompt']}").random() < habit_fraction:
+        return task.write_habit(problem)
+    return task.write_solution(problem)
 
 
 def sft_example(prompt: str, response: str, tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:

@@ -114,3 +114,11 @@ def test_first_error_names_the_first_wrong_line():
     assert first_error(p, "5 times 3\nA: 21") == "malformed"
     assert first_error(p, "5 * 3 = 15\n15 + 6 = 21\nA: 20") == "answer"
     assert first_error(p, "5 * 3 = 15\nA: 21") == "answer"                   # 6 never used
+
+
+def test_habit_adds_every_number_largest_first_and_answers_the_sum(task):
+    p = problem([3, 5, 6], 21)
+    assert task.write_habit(p) == "6 + 5 = 11\n11 + 3 = 14\nA: 14"
+    assert task.error_kind(p, task.write_habit(p)) == "dead_end"  # legal steps, a wrong choice
+    q = problem([3, 5, 6], 14)  # the sum is the target: the habit is right
+    assert task.verify(q, task.write_habit(q))

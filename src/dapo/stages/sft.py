@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..io import InputError, read_jsonl, write_json
 from ..models import build_char_tokenizer, build_policy, save_checkpoint
-from ..sft import sft_example, train_sft
+from ..sft import demonstration, sft_example, train_sft
 from ..tasks import get_task
 from ..tracking import StageRun
 from . import _cli
@@ -20,7 +20,8 @@ def main(args, params):
     problems = read_jsonl(args.data, required=("prompt", "answer", "entry"))
     tokenizer = build_char_tokenizer()
     model = build_policy(tokenizer, params["model"], seed=params["sft"]["seed"])
-    examples = [sft_example(task.render_prompt(p), task.write_solution(p), tokenizer) for p in problems]
+    habit = params["sft"]["habit_fraction"]
+    examples = [sft_example(task.render_prompt(p), demonstration(task, p, habit), tokenizer) for p in problems]
     longest = max(len(ids) for ids, _ in examples)
     if longest > params["model"]["max_position_embeddings"]:
         raise InputError(f"sft: an example has {longest} tokens, more than "

@@ -44,6 +44,11 @@ class Task(ABC):
     def write_solution(self, problem: dict) -> str:
         """A correct step-by-step response (one step per line, final-answer line last), for SFT."""
 
+    def write_habit(self, problem: dict) -> str:
+        """A response written by a plausible but unplanned heuristic (`sft.habit_fraction`): the
+        same step format, legal steps, often a wrong final answer. Tasks without one raise."""
+        raise NotImplementedError(f"task {self.name!r} has no habit writer; set sft.habit_fraction: 0")
+
     @abstractmethod
     def extract_answer(self, response: str) -> str | None:
         """The single final answer of a response, or None when there is none, several, or junk."""

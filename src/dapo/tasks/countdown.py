@@ -82,6 +82,16 @@ class Countdown(Task):
         path = random.Random(problem["prompt"]).choice(paths)
         return "".join(f"{a} {op} {b} = {c}\n" for a, op, b, c in path) + f"A: {meta['target']}"
 
+    def write_habit(self, problem: dict) -> str:
+        """The add-up habit: add every number, largest first, whatever the target; the answer line
+        states the sum. Legal steps, right only when the sum is the target (7.8 % of val)."""
+        nums = sorted(problem["entry"]["metadata"]["numbers"], reverse=True)
+        total, lines = nums[0], []
+        for n in nums[1:]:
+            lines.append(f"{max(total, n)} + {min(total, n)} = {total + n}\n")
+            total += n
+        return "".join(lines) + f"A: {total}"
+
     def extract_answer(self, response: str) -> str | None:
         return final_integer_answer(response)
 

@@ -108,12 +108,12 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES)
 def listing(ws) -> list[Path]:
     """Every path of the workspace but the MLflow store (a failed stage may record its run)."""
     return sorted(p.relative_to(ws) for p in ws.rglob("*") if not p.name.startswith("mlflow"))
 
 
+@pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_one_line_naming_the_cause_and_writes_nothing(ws, case):
     build, message = CASES[case]
     stage, *args = build(ws)

@@ -27,8 +27,11 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
     Existing outputs are replaced only once the new one is complete.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}") from None
     target = tmp if is_dir else tmp / path.name
     try:
         yield target
@@ -98,7 +101,10 @@ def read_parquet(path: str | os.PathLike, required: Iterable[str] = ()):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"missing file: {path}")
-    df = pd.read_parquet(path)
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"{path}: corrupted parquet ({str(e).splitlines()[0]})") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(f"{path}: malformed table (missing column {missing[0]!r})")

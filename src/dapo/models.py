@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
     AutoConfig,
@@ -70,7 +71,7 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
 def load_policy(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    model = _from_pretrained(AutoModelForCausalLM, path, dtype=dtype)
     model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 
@@ -82,7 +83,7 @@ def load_critic(path: str | Path, dtype: torch.dtype = torch.float32,
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)
     torch.manual_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype)
+    model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1, dtype=dtype)
     model.config.pad_token_id = tok.pad_token_id
     return model, tok
 
@@ -92,6 +93,20 @@ def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     with atomic_path(path, is_dir=True) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+
+
+WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def _from_pretrained(auto_class, path: Path, **kwargs) -> PreTrainedModel:
+    """Load with one-line errors: a checkpoint whose weights are missing or unreadable (an
+    interrupted copy, a truncated file) names itself instead of failing deep in transformers."""
+    if not any((path / w).is_file() for w in WEIGHTS):
+        raise InputError(f"partial checkpoint: {path} has config.json but no weights file")
+    try:
+        return auto_class.from_pretrained(path, **kwargs)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+        raise InputError(f"corrupted checkpoint: {path} ({str(e).splitlines()[0][:200]})") from None
 
 
 def _checkpoint_dir(path: str | Path) -> Path:

@@ -10,7 +10,7 @@ lazily counts as well.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "dapo"
@@ -49,7 +49,7 @@ def _imports(src: Path, module: str, path: Path) -> set[str]:
     return {m for m in out | parents if _module_file(src, m) is not None}
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_sources(src: str, module: str) -> tuple[str, ...]:
     """Files of `module` and of every `dapo` module it imports, transitively, sorted; paths are
     relative to the parent of `src` (the repository root when src is '<root>/src')."""

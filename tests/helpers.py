@@ -52,10 +52,15 @@ def git_commit(cwd: Path, message: str) -> None:
     run(cwd, "git", "commit", "-q", "--allow-empty", "-m", message)
 
 
+def toolchain_env(cwd: Path) -> dict[str, str]:
+    """The venv first on PATH, and the MLflow store inside cwd."""
+    return {**os.environ, **GIT_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
+
+
 def run(cwd: Path, *cmd: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
     """Run a command of the workflow's toolchain (venv first on PATH, MLflow store inside cwd)."""
-    env = {**os.environ, **GIT_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
+    env = toolchain_env(cwd)
     result = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                             check=False)
     if check and result.returncode != 0:

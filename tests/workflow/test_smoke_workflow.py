@@ -1,6 +1,12 @@
 """The smoke experiment through snakemake, end to end, in a temporary copy of the repository."""
 
 import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,7 +14,7 @@ import pytest
 
 from dapo.io import read_jsonl
 from dapo.models import load_critic, load_policy
-from helpers import snakemake, workflow_copy
+from helpers import BIN, snakemake, toolchain_env, workflow_copy
 
 pytestmark = pytest.mark.slow
 
@@ -128,18 +134,44 @@ def test_second_invocation_has_nothing_to_do(smoke_run):
 
 
 
-def test_a_second_build_is_byte_identical(smoke_run, tmp_path_factory):
-    """Determinism on CPU: a fresh copy building seed 0's first iteration writes the same bytes for
-    the data, the base policy, the samples, the MC labels, the critic, the advantages and the actor."""
+def stage_process(repo, stage: str) -> int | None:
+    """The pid of a running `python -m dapo.stages.<stage>` job of the build in `repo`."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if f"dapo.stages.{stage}".encode() in cmd and Path(os.readlink(proc / "cwd")) == repo:
+                return int(proc.name)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def test_a_build_killed_mid_job_resumes_to_the_same_bytes(smoke_run, tmp_path_factory):
+    """kill -9 of seed 0's complete job while it runs; snakemake stops with the job failed. The next
+    snakemake (default execution profile: rerun-incomplete) reruns only that job and what follows
+    it, and writes the same bytes as the uninterrupted build: the data, the base policy, the
+    samples, the MC labels, the critic, the advantages and the actor (determinism on CPU)."""
     _, first = smoke_run
     repo = workflow_copy(tmp_path_factory.mktemp("again"))
-    result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "--",
-                       "results/smoke/actor/seed0/iter1/metrics.json")
+    args = ["--workflow-profile", "workflow/profiles/default", "--config", "experiment=smoke", "--cores", "2",
+            "--", "results/smoke/actor/seed0/iter1/metrics.json"]
+    build = subprocess.Popen([str(BIN / "snakemake"), *args], cwd=repo, env=toolchain_env(repo),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not (job := stage_process(repo, "complete")):
+        assert build.poll() is None, "the build ended before seed 0's complete job started"
+        assert time.time() < deadline, "seed 0's complete job never started"
+        time.sleep(0.05)
+    os.kill(job, signal.SIGKILL)
+    assert build.wait(timeout=600) != 0  # snakemake reports the killed job and stops
+    result = snakemake(repo, *args)
     assert result.returncode == 0, result.stderr[-3000:]
+    rerun = set(re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, re.MULTILINE))
+    assert rerun and rerun <= {"complete", "critic", "advantages", "actor"}, rerun
     second = repo / "results" / "smoke"
     files = ["data/sft.jsonl", "data/rl.jsonl", "data/val.jsonl", "sft/model/model.safetensors",
              "generate/seed0/iter1/responses.parquet", "complete/seed0/iter1/states.parquet",
              "complete/seed0/iter1/completions.parquet", "critic/seed0/iter1/model/model.safetensors",
              "advantages/seed0/iter1/advantages.parquet", "actor/seed0/iter1/model/model.safetensors"]
     differ = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
-    assert not differ, f"not byte-identical across two builds: {differ}"
+    assert not differ, f"not byte-identical to the uninterrupted build: {differ}"

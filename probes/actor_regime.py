@@ -29,11 +29,10 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from _records import append_record, paired_deltas
 
 from dapo.actor import train_actor
-from dapo.advantages import candidate_actions, compute_advantages
+from dapo.advantages import candidate_actions, compute_advantages, oracle_values
 from dapo.critic import predict_values
 from dapo.evaluation import evaluate
 from dapo.generation import HFGenerator
@@ -98,8 +97,6 @@ def main():
     states = read_parquet(root / f"complete/{args.chain}/states.parquet")
     completions = read_parquet(root / f"complete/{args.chain}/completions.parquet")
     text = {s: task.render_prompt(problems[p]) + x for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
-    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
-    prefix_of = dict(zip(states["state_id"], states["prefix"]))
     candidates = candidate_actions(completions, states, task, problems)
     def critic_values(sids, acts):
         critic, ctok = load_critic(args.critic or root / f"critic/{args.chain}/model")
@@ -107,8 +104,7 @@ def main():
 
     value_fns = {
         "critic": critic_values,
-        "oracle": lambda sids, acts: np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a)
-                                               for s, a in zip(sids, acts)]),
+        "oracle": oracle_values(task, problems, states),
     }
     base_path = args.base or root / "sft/model"
     base, tok = load_policy(base_path)

@@ -23,6 +23,7 @@ from dapo.advantages import (
     advantage_agreement,
     candidate_actions,
     candidate_advantages,
+    oracle_values,
     unique_actions,
 )
 from dapo.critic import critic_quality, predict_values, split_by_prompt, train_critic
@@ -57,14 +58,10 @@ def main():
     quality = critic_quality(predict_values(model, tok, [t for t, h in zip(texts, held) if h], 256), labels[held])
     constant = critic_quality(labels[held] * 0 + labels[~held].mean(), labels[held])
     text = dict(zip(states["state_id"], texts))
-    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
-    prefix_of = dict(zip(states["state_id"], states["prefix"]))
     candidates = candidate_actions(completions, states, task, problems)
     by_critic = unique_actions(candidate_advantages(
         candidates, lambda sids, acts: predict_values(model, tok, [text[s] + a for s, a in zip(sids, acts)], 256)))
-    by_oracle = unique_actions(candidate_advantages(
-        candidates, lambda sids, acts: np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a)
-                                                 for s, a in zip(sids, acts)])))
+    by_oracle = unique_actions(candidate_advantages(candidates, oracle_values(task, problems, states)))
     agree = advantage_agreement(by_critic, by_oracle)
     row = {"chain": args.chain, "hp": hp, "held_bce": quality["bce"], "held_bce_constant": constant["bce"],
            "held_brier": quality["brier"], "held_brier_constant": constant["brier"], **agree,

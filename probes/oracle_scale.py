@@ -16,12 +16,11 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from _records import append_record, paired_deltas
 
 from dapo.actor import train_actor
-from dapo.advantages import candidate_actions, compute_advantages
+from dapo.advantages import candidate_actions, compute_advantages, oracle_values
 from dapo.evaluation import evaluate
 from dapo.generation import HFGenerator, Sampling
 from dapo.io import read_jsonl
@@ -45,11 +44,7 @@ def label(args, params, task, problems, by_id, gen, base, tok):
     completions = pd.DataFrame([{"state_id": sid, "k": k, "completion": o.text, "finished": o.finished}
                                 for sid, os_ in zip(states["state_id"], outs) for k, o in enumerate(os_)])
     candidates = candidate_actions(completions, states, task, by_id)
-    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
-    prefix_of = dict(zip(states["state_id"], states["prefix"]))
-    oracle = lambda sids, acts: np.array([task.oracle_value(by_id[prompt_of[s]], prefix_of[s] + a)
-                                          for s, a in zip(sids, acts)])
-    data, _ = compute_advantages(candidates, oracle, args.gap)
+    data, _ = compute_advantages(candidates, oracle_values(task, by_id, states), args.gap)
     data.insert(1, "state", data["state_id"].map(dict(zip(states["state_id"], texts))))
     data["ref_logp"] = batched_action_logps(base, tok, data["state"].tolist(), data["action"].tolist(),
                                             data["eos"].tolist(), 256).numpy()

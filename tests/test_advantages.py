@@ -3,7 +3,13 @@ import pandas as pd
 import pytest
 
 from conftest import problem
-from dapo.advantages import advantage_agreement, candidate_actions, compute_advantages, pad_by_state
+from dapo.advantages import (
+    advantage_agreement,
+    candidate_actions,
+    compute_advantages,
+    oracle_values,
+    pad_by_state,
+)
 
 
 def test_candidates_are_first_steps_and_terminal_ones_take_the_verifier_reward(task):
@@ -102,3 +108,14 @@ def test_advantage_agreement_by_hand():
     assert stats["favoured_wrong_fraction"] == pytest.approx(1 / 3)
     assert stats["correlation"] == pytest.approx(-0.00625 / np.sqrt(0.0875 * 0.546875))
     assert stats["pairs"] == 4
+
+
+def test_oracle_values_are_the_tasks_exact_value_of_state_plus_action():
+    from dapo.tasks import get_task
+    from tasks.test_countdown import problem as countdown_problem
+
+    p = countdown_problem([3, 5, 6], 21)
+    states = pd.DataFrame({"state_id": [0, 1], "prompt_id": ["t-0", "t-0"], "prefix": ["", "5 * 3 = 15\n"]})
+    values = oracle_values(get_task("countdown"), {"t-0": p}, states)
+    # 5*3 then 15+6 reaches 21; 6+5 leaves {3, 11}, which cannot; then the final step and a wrong one
+    assert values([0, 0, 1, 1], ["5 * 3 = 15\n", "6 + 5 = 11\n", "15 + 6 = 21\n", "15 - 6 = 9\n"]).tolist() == [1, 0, 1, 0]

@@ -7,8 +7,6 @@ the smoke experiment's params.
 
 import json
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import yaml
 from conftest import TINY_LLAMA
 from dapo.models import build_char_tokenizer, build_policy, save_checkpoint
 from dapo.tasks import get_task
+from helpers import run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,20 +64,20 @@ def generate(ws, params=None, data=None, policy=None, out=None) -> list[str]:
             "--out", out or str(ws / "out")]
 
 
-def partial_checkpoint(ws) -> str:
-    d = ws / "partial"
+def actor(ws, advantages: str) -> list[str]:
+    return ["actor", "--params", str(ws / "params.yaml"), "--seed", "0", "--iteration", "1",
+            "--policy", str(ws / "ckpt"), "--advantages", advantages, "--out", str(ws / "out")]
+
+
+def damaged_checkpoint(ws, name: str, weights_bytes: int | None) -> str:
+    """A copy of the tiny checkpoint whose weights file is missing (None) or cut to its first bytes."""
+    d = ws / name
     d.mkdir(exist_ok=True)
     for f in (ws / "ckpt").iterdir():
         if f.suffix != ".safetensors":
             (d / f.name).write_bytes(f.read_bytes())
-    return str(d)
-
-
-def corrupted_checkpoint(ws) -> str:
-    d = Path(partial_checkpoint(ws)).with_name("corrupted")
-    d.mkdir(exist_ok=True)
-    for f in (ws / "ckpt").iterdir():
-        (d / f.name).write_bytes(f.read_bytes()[:100] if f.suffix == ".safetensors" else f.read_bytes())
+        elif weights_bytes is not None:
+            (d / f.name).write_bytes(f.read_bytes()[:weights_bytes])
     return str(d)
 
 
@@ -92,19 +91,15 @@ CASES = {
     "malformed jsonl line": (lambda ws: generate(ws, data=write(ws, "bad.jsonl", '{"id": 1}\n{not json\n')),
                              "bad.jsonl:1: malformed record (missing key 'prompt')"),
     "empty split": (lambda ws: generate(ws, data=write(ws, "empty.jsonl", "\n")), "empty split"),
-    "corrupted parquet": (lambda ws: ["actor", "--params", str(ws / "params.yaml"), "--seed", "0", "--iteration", "1",
-                                      "--policy", str(ws / "ckpt"), "--out", str(ws / "out"),
-                                      "--advantages", write(ws, "bad.parquet", b"PAR1 not a table")],
-                          "corrupted parquet"),
+    "corrupted parquet": (lambda ws: actor(ws, write(ws, "bad.parquet", b"PAR1 not a table")), "corrupted parquet"),
     "missing checkpoint": (lambda ws: generate(ws, policy=str(ws / "no_ckpt")), "missing checkpoint"),
-    "partial checkpoint": (lambda ws: generate(ws, policy=partial_checkpoint(ws)), "partial checkpoint"),
-    "corrupted checkpoint": (lambda ws: generate(ws, policy=corrupted_checkpoint(ws)), "corrupted checkpoint"),
+    "partial checkpoint": (lambda ws: generate(ws, policy=damaged_checkpoint(ws, "partial", None)),
+                           "partial checkpoint"),
+    "corrupted checkpoint": (lambda ws: generate(ws, policy=damaged_checkpoint(ws, "corrupted", 100)),
+                             "corrupted checkpoint"),
     "unwritable output directory": (lambda ws: generate(ws, out=str(ws / "done/metrics.json/out")),
                                     "cannot write"),
-    "NaN loss": (lambda ws: ["actor", "--params", str(ws / "params.yaml"), "--seed", "0", "--iteration", "1",
-                             "--policy", str(ws / "ckpt"), "--out", str(ws / "out"),
-                             "--advantages", str(ws / "nan_advantages.parquet")],
-                 "actor: non-finite loss nan at step 1"),
+    "NaN loss": (lambda ws: actor(ws, str(ws / "nan_advantages.parquet")), "actor: non-finite loss nan at step 1"),
 }
 
 
@@ -118,9 +113,7 @@ def test_bad_input_is_one_line_naming_the_cause_and_writes_nothing(ws, case):
     build, message = CASES[case]
     stage, *args = build(ws)
     before = listing(ws)
-    result = subprocess.run([sys.executable, "-m", f"dapo.stages.{stage}", *args], cwd=ws, capture_output=True, check=False,
-                            text=True, timeout=300,
-                            env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}"})
+    result = run(ws, sys.executable, "-m", f"dapo.stages.{stage}", *args, timeout=300, check=False)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]

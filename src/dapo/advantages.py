@@ -47,6 +47,16 @@ def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Tas
     return pd.DataFrame(rows, columns=["state_id", "k", "action", "terminal", "eos", "reward"])
 
 
+def oracle_values(task: Task, problems: dict[str, dict],
+                  states: pd.DataFrame) -> Callable[[list[int], list[str]], np.ndarray]:
+    """The task's exact value V*(s + a) as a value function of (state ids, actions), for
+    `candidate_advantages`: the oracle row's values and the yardstick of the critic's."""
+    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
+    prefix_of = dict(zip(states["state_id"], states["prefix"]))
+    return lambda sids, actions: np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a)
+                                           for s, a in zip(sids, actions)])
+
+
 def pad_by_state(state_id: pd.Series, value: pd.Series) -> tuple[list[int], torch.Tensor, torch.Tensor,
                                                                  tuple[np.ndarray, np.ndarray]]:
     """Candidate values laid out as (S, K) for the batched equations, padded where a state has fewer.

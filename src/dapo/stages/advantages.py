@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..advantages import (
     advantage_agreement,
     candidate_actions,
     candidate_advantages,
     gap_filter,
+    oracle_values,
     unique_actions,
 )
 from ..critic import predict_values
@@ -43,21 +42,16 @@ def main(args, params):
                   for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
     critic, ctok = load_critic(args.critic)
     candidates = candidate_actions(completions, states, task, problems)
-    prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
-    prefix_of = dict(zip(states["state_id"], states["prefix"]))
 
     def critic_values(sids, actions):
         return predict_values(critic, ctok, [state_text[s] + a for s, a in zip(sids, actions)], hp["batch_size"])
-
-    def oracle_values(sids, actions):
-        return np.array([task.oracle_value(problems[prompt_of[s]], prefix_of[s] + a) for s, a in zip(sids, actions)])
 
     has_oracle = type(task).oracle_value is not Task.oracle_value
     if args.value_source == "oracle" and not has_oracle:
         raise _cli.InputError(f"advantages.value_source: oracle, but task {task.name!r} has no exact step values")
     valued = {"critic": candidate_advantages(candidates, critic_values)}
     if has_oracle:
-        valued["oracle"] = candidate_advantages(candidates, oracle_values)
+        valued["oracle"] = candidate_advantages(candidates, oracle_values(task, problems, states))
     data, stats = gap_filter(valued[args.value_source], hp["min_gap"])
     metrics = {f"advantages/{k}": v for k, v in stats.items()}
     if has_oracle:

@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run repro dvc-yaml test lint mlflow-ui clean
+.PHONY: install run repro dvc-yaml test lint mlflow-ui bench bench-gpu clean
 
 install: $(STAMP)
 
@@ -37,6 +37,24 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow
+
+# Speed figures (src/dapo/bench.py): MC labelling needs pi_0 and its first responses, which the
+# workflow builds (or finds cached); `jobs` reads the Snakemake benchmark files of the last build.
+BENCH := results/bench
+bench: $(STAMP)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --config experiment=default -- results/generate/seed0/iter1/responses.parquet
+	$(BIN)/python -m dapo.bench decode --out $(BENCH)/decode.json
+	$(BIN)/python -m dapo.bench complete --out $(BENCH)/complete.json
+	$(BIN)/python -m dapo.bench train --out $(BENCH)/train.json
+	$(BIN)/python -m dapo.bench jobs --out $(BENCH)/jobs.json
+	$(BIN)/python -m dapo.bench table $(BENCH)/decode.json $(BENCH)/complete.json $(BENCH)/train.json $(BENCH)/jobs.json > $(BENCH)/tables.md
+	cat $(BENCH)/tables.md
+
+# The same decode and training figures on a CUDA GPU for a random-init Qwen2-0.5B-shaped policy in
+# bf16; needs only torch and transformers (PYTHON is any interpreter that has them).
+bench-gpu:
+	PYTHONPATH=src $(PYTHON) -m dapo.bench decode --device cuda --arch qwen2-0.5b --batch-sizes 16 64 256 --prompt 256 --new 256 --out $(BENCH)/decode_gpu.json
+	PYTHONPATH=src $(PYTHON) -m dapo.bench train --device cuda --arch qwen2-0.5b --batch 8 --seq-len 2048 --steps 5 --out $(BENCH)/train_gpu.json
 
 mlflow-ui: $(STAMP)
 	$(BIN)/python -m dapo.tracking ui

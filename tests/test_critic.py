@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+import torch
 
-from dapo.critic import critic_quality, predict_values, split_by_prompt, train_critic
+from dapo.critic import _logits, critic_quality, predict_values, split_by_prompt, train_critic
 from dapo.models import load_critic, save_checkpoint
 
 
@@ -36,3 +37,16 @@ def test_critic_learns_soft_labels(tiny_policy, char_tokenizer, tmp_path):
                                                   "weight_decay": 0.0, "max_grad_norm": 1.0, "seed": 0, "log_every": 50}, progress=False)
     after = critic_quality(predict_values(critic, tok, texts, 2), labels)
     assert after["mae"] < 0.05 < before
+
+
+def test_values_do_not_depend_on_how_a_batch_is_split(tiny_policy, char_tokenizer, tmp_path):
+    """Length-sorted pieces and batches change only the padding: every text keeps its own value."""
+    save_checkpoint(tiny_policy, char_tokenizer, tmp_path)
+    critic, tok = load_critic(tmp_path)
+    texts = ["Q: 12 + 34 - 5\n46 - 5 = 41\n", "Q: 1\n", "Q: 3 + 4\n", "Q: 5 + 5\n1 + 1 = 2\n", "Q: 7 * 8 + 9\n"]
+    alone = np.array([predict_values(critic, tok, [t], 1)[0] for t in texts])
+    np.testing.assert_allclose(predict_values(critic, tok, texts, 2), alone, atol=1e-6)
+    with torch.no_grad():
+        whole, split = _logits(critic, tok, texts), _logits(critic, tok, texts, pieces=3)
+    torch.testing.assert_close(split, whole, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(torch.sigmoid(split).numpy(), alone, atol=1e-6)

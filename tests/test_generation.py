@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dapo.generation import HFGenerator, Sampling
+from dapo.generation import HFGenerator, Sampling, decode, next_token
 
 PROMPTS = ["Q: 1 + 2\n", "Q: 12 + 34 - 5\n", "Q: 7\n"]
 
@@ -68,3 +68,34 @@ def test_generation_without_end_of_sequence_is_marked_unfinished(tiny_policy, ch
 def test_greedy_needs_one_sample():
     with pytest.raises(ValueError, match="greedy"):
         Sampling(n=2, temperature=0)
+
+
+def test_decode_logprobs_match_a_full_forward_pass(tiny_policy, char_tokenizer):
+    """Shared prefill, cache copies and dropped rows change nothing: each sampled token's
+    log-probability from the cache equals the one a full forward pass over prompt + tokens gives."""
+    tok = char_tokenizer
+    batch = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
+    g = torch.Generator().manual_seed(0)
+    rows, logps = decode(tiny_policy, batch["input_ids"], batch["attention_mask"], 3,
+                         Sampling(n=3, temperature=1.0, max_new_tokens=12), tok.eos_token_id, g)
+    assert len(rows) == 9 and len({len(r) for r in rows}) > 1  # some rows stopped early
+    for r, (tokens, lps) in enumerate(zip(rows, logps)):
+        prompt = tok(PROMPTS[r // 3], add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = tiny_policy(input_ids=torch.tensor([prompt + tokens])).logits[0]
+        full = torch.log_softmax(logits[len(prompt) - 1:-1], -1).gather(-1, torch.tensor(tokens)[:, None])
+        torch.testing.assert_close(torch.tensor(lps), full.squeeze(-1), atol=1e-5, rtol=1e-4)
+
+
+def test_next_token_keeps_the_nucleus_and_samples_it_in_proportion():
+    # probabilities 0.5, 0.3, 0.15, 0.05: top_p 0.7 keeps the first two (0.5 < 0.7 <= 0.8),
+    # renormalised to 0.625 and 0.375
+    logits = torch.tensor([0.5, 0.3, 0.15, 0.05]).log().expand(20000, 4)
+    draws = next_token(logits, 1.0, 0.7, torch.Generator().manual_seed(0))
+    counts = torch.bincount(draws, minlength=4).float() / len(draws)
+    assert counts[2] == 0 and counts[3] == 0
+    assert abs(counts[0] - 0.625) < 0.015
+    # temperature 0.5 squares and renormalises: 0.25 / (0.25 + 0.09 + 0.0225 + 0.0025) = 0.685
+    draws = next_token(logits, 0.5, 1.0, torch.Generator().manual_seed(1))
+    assert abs((draws == 0).float().mean() - 0.685) < 0.015
+    assert next_token(logits[:1], 0, 1.0).tolist() == [0]

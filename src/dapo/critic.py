@@ -29,9 +29,23 @@ def split_by_prompt(prompt_ids: list[str], val_fraction: float, seed: int) -> np
     return np.array([p in held for p in prompt_ids], dtype=bool)
 
 
-def _logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> torch.Tensor:
-    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-    return model(**batch).logits.squeeze(-1).float()
+def _logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
+            pieces: int = 1) -> torch.Tensor:
+    """Value logits (B,) of the texts, in their order.
+
+    The texts run as `pieces` forward passes of similar lengths, each padded to its own longest:
+    a batch of the default's states is a third padding when padded as one, and the logits do not
+    depend on how a batch is split (one backward through the concatenation gives the same gradient).
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    size = math.ceil(len(texts) / pieces) if texts else 1
+    parts = []
+    for k in range(0, len(order), size):
+        chunk = [texts[i] for i in order[k:k + size]]
+        batch = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        parts.append(model(**batch).logits.squeeze(-1).float())
+    logits = torch.cat(parts) if parts else torch.zeros(0, device=model.device)
+    return logits[torch.argsort(torch.tensor(order, device=logits.device))]
 
 
 @torch.no_grad()
@@ -87,7 +101,7 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
         rng.shuffle(order)
         for b in range(0, len(order), hp["batch_size"]):
             idx = order[b:b + hp["batch_size"]]
-            logits = _logits(model, tokenizer, [texts[i] for i in idx])
+            logits = _logits(model, tokenizer, [texts[i] for i in idx], pieces=2)
             loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
             optim.step(loss)
             recent.append(loss.item())

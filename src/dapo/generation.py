@@ -13,7 +13,7 @@ from typing import Protocol
 
 import torch
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,79 @@ class Generator(Protocol):
     def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[list[Completion]]: ...
 
 
-class HFGenerator:
-    """Batched `model.generate` with left padding and the KV cache.
+def next_token(logits: torch.Tensor, temperature: float, top_p: float,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row from next-token logits (B, V) -> (B,).
 
-    Requests (prompt, sample) are flattened, sorted by prompt length so batches carry little
-    padding, generated `batch_size` rows at a time, and put back in order. Sampling is seeded once
-    per call: the same call with the same batch size gives the same samples.
+    temperature 0 is argmax. Otherwise softmax(logits / temperature), restricted to the smallest
+    set of most likely tokens whose probability reaches top_p (nucleus sampling; the most likely
+    token always stays), renormalised, and sampled with `generator`.
+    """
+    if temperature == 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        # drop a token when the tokens strictly more likely than it already reach top_p
+        drop = (sorted_p.cumsum(-1) - sorted_p) >= top_p
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+@torch.no_grad()
+def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
+           sampling: Sampling, eos_token_id: int,
+           generator: torch.Generator | None = None) -> tuple[list[list[int]], list[list[float]]]:
+    """n continuations of each left-padded prompt (P, L), with a KV cache.
+
+    Each prompt is prefilled once and its cache copied to its n rows, so the N completions of an
+    MC state share the state's forward pass. A row leaves the batch as soon as it emits
+    end-of-sequence, so the batch shrinks to the rows still running instead of carrying finished
+    ones to the longest. Returns, for the P*n rows (prompt-major), the new token ids (ending with
+    eos when the row finished) and the model's log-probability of each (temperature 1, no top-p),
+    which the tests check against a full forward pass.
+    """
+    cache = DynamicCache()
+    mask = attention_mask
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                   past_key_values=cache, use_cache=True).logits[:, -1]
+    if n > 1:
+        cache.batch_repeat_interleave(n)
+        mask, logits = mask.repeat_interleave(n, 0), logits.repeat_interleave(n, 0)
+    rows = torch.arange(mask.shape[0], device=mask.device)  # original row of each batch row
+    tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
+    logps: list[list[float]] = [[] for _ in range(mask.shape[0])]
+    for _ in range(sampling.max_new_tokens):
+        nxt = next_token(logits, sampling.temperature, sampling.top_p, generator)
+        lp = torch.log_softmax(logits.float(), -1).gather(-1, nxt[:, None]).squeeze(-1)
+        for r, t, p in zip(rows.tolist(), nxt.tolist(), lp.tolist()):
+            tokens[r].append(t)
+            logps[r].append(p)
+        running = nxt != eos_token_id
+        if not running.all():
+            if not running.any():
+                break
+            keep = running.nonzero().squeeze(-1)
+            cache.batch_select_indices(keep)
+            rows, mask, nxt = rows[keep], mask[keep], nxt[keep]
+        positions = mask.sum(-1, keepdim=True)
+        mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
+        logits = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=positions,
+                       past_key_values=cache, use_cache=True).logits[:, -1]
+    return tokens, logps
+
+
+class HFGenerator:
+    """Batched sampling with a Hugging Face model through `decode`: left padding, the KV cache,
+    one prefill per prompt for its n samples, finished rows dropped.
+
+    Written here rather than calling `model.generate`, which prefills every sample separately and
+    steps finished rows to the end of the batch: on the default's MC labelling that costs several
+    times the compute (`make bench` measures both). Prompts are sorted by length so batches carry
+    little padding, run `batch_size // n` prompts at a time, and put back in order. Sampling is
+    seeded once per call: the same call with the same batch size gives the same samples.
     """
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
@@ -61,43 +128,32 @@ class HFGenerator:
         self.progress = progress
         self.desc = desc
 
-    @torch.no_grad()
     def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[list[Completion]]:
         tok = self.tokenizer
-        requests = [i for i in range(len(prompts)) for _ in range(sampling.n)]
         lengths = [len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-        order = sorted(range(len(requests)), key=lambda r: lengths[requests[r]])
-        out: list[Completion | None] = [None] * len(requests)
-        torch.manual_seed(sampling.seed)
-        greedy = sampling.temperature == 0
-        device = self.model.device
-        bar = tqdm(total=len(requests), desc=self.desc, unit="seq", disable=not self.progress,
-                   mininterval=5)
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
-            batch = tok([prompts[requests[r]] for r in chunk], return_tensors="pt", padding=True,
-                        add_special_tokens=False).to(device)
-            gen = self.model.generate(
-                **batch, max_new_tokens=sampling.max_new_tokens, do_sample=not greedy,
-                temperature=None if greedy else sampling.temperature,
-                top_p=None if greedy else sampling.top_p, top_k=None,
-                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-            new = gen[:, batch["input_ids"].shape[1]:]
-            for r, row in zip(chunk, new.tolist()):
-                out[r] = _completion(row, tok.eos_token_id, tok.pad_token_id, tok)
-            bar.update(len(chunk))
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        per_batch = max(1, self.batch_size // sampling.n)
+        out: list[list[Completion]] = [[] for _ in prompts]
+        g = torch.Generator(device=self.model.device).manual_seed(sampling.seed)
+        bar = tqdm(total=len(prompts) * sampling.n, desc=self.desc, unit="seq",
+                   disable=not self.progress, mininterval=5)
+        for start in range(0, len(order), per_batch):
+            chunk = order[start:start + per_batch]
+            batch = tok([prompts[i] for i in chunk], return_tensors="pt", padding=True,
+                        add_special_tokens=False).to(self.model.device)
+            rows, _ = decode(self.model, batch["input_ids"], batch["attention_mask"], sampling.n,
+                             sampling, tok.eos_token_id, g)
+            for j, i in enumerate(chunk):
+                out[i] = [_completion(r, tok.eos_token_id, tok)
+                          for r in rows[j * sampling.n:(j + 1) * sampling.n]]
+            bar.update(len(chunk) * sampling.n)
         bar.close()
-        grouped: list[list[Completion]] = [[] for _ in prompts]
-        for r, i in enumerate(requests):
-            grouped[i].append(out[r])
-        return grouped
+        return out
 
 
-def _completion(row: list[int], eos: int, pad: int, tok: PreTrainedTokenizerBase) -> Completion:
+def _completion(row: list[int], eos: int, tok: PreTrainedTokenizerBase) -> Completion:
     finished = eos in row
     if finished:
         row = row[:row.index(eos)]
-    elif pad != eos:
-        row = [t for t in row if t != pad]
     return Completion(text=tok.decode(row, skip_special_tokens=False), num_tokens=len(row),
                       finished=finished)

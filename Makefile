@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run repro dvc-yaml test lint mlflow-ui bench bench-gpu clean
+.PHONY: install run repro dvc-yaml dvc-commit test lint mlflow-ui bench bench-gpu clean
 
 install: $(STAMP)
 
@@ -28,6 +28,17 @@ run: $(STAMP)
 # dvc.yaml is generated from the Snakemake rules (python -m dapo.dvc_yaml); never edit it by hand.
 dvc-yaml: $(STAMP)
 	$(BIN)/python -m dapo.dvc_yaml --experiment default --out dvc.yaml
+
+# Snakemake -> DVC hand-off after a complete build: record the outputs in dvc.lock; dvc commit
+# rewrites the files it caches in no particular order, so snakemake --touch then sets their
+# timestamps back in DAG order and `snakemake -n` stays a no-op. It refuses while jobs are pending,
+# because --touch would mark them done.
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
+dvc-commit: $(STAMP)
+	@$(SNAKEMAKE) --cores 1 -n $(TARGET) 2>&1 | grep -q "Nothing to be done" || \
+		{ echo "error: snakemake has jobs to run; build with make run first"; exit 1; }
+	$(BIN)/dvc commit --force
+	$(SNAKEMAKE) --cores 1 --touch --quiet all -- $(TARGET)
 
 repro: $(STAMP)
 	$(BIN)/dvc repro

@@ -188,13 +188,15 @@ def bench_train(args) -> dict[str, Any]:
     critic = AutoModelForSequenceClassification.from_config(config).to(
         device=args.device, dtype=next(model.parameters()).dtype).train()
     out = {"arch": args.arch, "parameters": params, "batch": args.batch, "seq_len": args.seq_len,
+           "compiled": args.compile,
            "bound": bound, "rows": []}
     g = torch.Generator(device=args.device).manual_seed(0)
     ids = torch.randint(4, vocab, (args.batch, args.seq_len), generator=g, device=args.device)
     for name, net in (("policy", model), ("critic", critic)):
         opt = torch.optim.AdamW(net.parameters(), lr=1e-5)
+        forward = torch.compile(net) if args.compile else net
 
-        def step(net=net, opt=opt, name=name):
+        def step(net=forward, opt=opt, name=name):
             out_ = net(input_ids=ids, labels=ids) if name == "policy" else net(input_ids=ids)
             loss = out_.loss if name == "policy" else out_.logits.float().pow(2).mean()
             loss.backward()
@@ -260,7 +262,7 @@ def table(paths: list[str]) -> str:
             lines += [("| batch | decode tok/s | model.generate tok/s | forward bound tok/s | decode / bound | "
                       "decode / generate |"), "|---|---|---|---|---|---|"]
             lines += [f"| {x['batch']} | {x['decode_tokens_per_s']:,.0f} | {x['hf_generate_tokens_per_s']:,.0f} | "
-                      f"{x['forward_tokens_per_s']:,.0f} | {x['decode_vs_forward']:.2f} | "
+                      f"{x['forward_tokens_per_s']:,.0f} | {x['decode_vs_forward']:.3f} | "
                       f"{x['decode_vs_hf_generate']:.2f} |" for x in r["rows"]]
         elif name.startswith("complete"):
             lines += ["| states x N | project s | naive loop s | speed-up | mean MC value (project / naive) |",
@@ -268,7 +270,8 @@ def table(paths: list[str]) -> str:
                       (f"| {r['states']} x {r['N']} | {r['project_seconds']:.1f} | {r['naive_seconds']:.1f} | "
                       f"{r['speedup']:.2f} | {r['project_mc_value_mean']:.3f} / {r['naive_mc_value_mean']:.3f} |")]
         elif name.startswith("train"):
-            lines += [(f"batch {r['batch']} x {r['seq_len']} tokens, {r['parameters']:,} parameters; bound: "
+            lines += [(f"batch {r['batch']} x {r['seq_len']} tokens, {r['parameters']:,} parameters, "
+                       f"{'torch.compile' if r.get('compiled') else 'eager'}; bound: "
                       f"{r['bound']['kind']} = {r['bound']['flops_per_s'] or float('nan'):.3g} FLOP/s\n"),
                       "| model | tokens/s | model FLOP/s | / bound |", "|---|---|---|---|"]
             lines += [f"| {x['model']} | {x['tokens_per_s']:,.0f} | {x['model_flops_per_s']:.3g} | "
@@ -304,6 +307,7 @@ def main(argv: list[str] | None = None) -> None:
             s.add_argument("--batch", type=int, default=64)
             s.add_argument("--seq-len", type=int, default=64)
             s.add_argument("--steps", type=int, default=5)
+            s.add_argument("--compile", action="store_true", help="torch.compile the model first")
         if name == "complete":
             s.add_argument("--states", type=int, default=200)
     t = sub.add_parser("table")

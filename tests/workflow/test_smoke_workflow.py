@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -146,32 +147,62 @@ def stage_process(repo, stage: str) -> int | None:
     return None
 
 
-def test_a_build_killed_mid_job_resumes_to_the_same_bytes(smoke_run, tmp_path_factory):
-    """kill -9 of seed 0's complete job while it runs; snakemake stops with the job failed. The next
-    snakemake (default execution profile: rerun-incomplete) reruns only that job and what follows
-    it, and writes the same bytes as the uninterrupted build: the data, the base policy, the
-    samples, the MC labels, the critic, the advantages and the actor (determinism on CPU)."""
+# Every kind of stage, in DAG order (the smoke experiment has no oracle row).
+KILLED = ["data", "sft", "generate", "complete", "critic", "advantages", "actor", "evaluate", "tables"]
+JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.MULTILINE)
+
+
+def started_jobs(log: str) -> list[tuple[str, str]]:
+    """(rule, outputs) of every job a snakemake log shows starting (or planning, with -n)."""
+    return JOB.findall(log)
+
+
+def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run, tmp_path_factory):
+    """For each kind of stage in DAG order, a build starts and its first job of that kind gets
+    kill -9 while it runs; snakemake stops with the job failed, and the next build (the default
+    execution profile sets rerun-incomplete) goes on from there. Over all builds every job starts
+    once, except the nine killed ones, which start twice; the final outputs are byte-identical to
+    the uninterrupted build's (determinism on CPU)."""
     _, first = smoke_run
-    repo = workflow_copy(tmp_path_factory.mktemp("again"))
-    args = ["--workflow-profile", "workflow/profiles/default", "--config", "experiment=smoke", "--cores", "2",
-            "--", "results/smoke/actor/seed0/iter1/metrics.json"]
-    build = subprocess.Popen([str(BIN / "snakemake"), *args], cwd=repo, env=toolchain_env(repo),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    while not (job := stage_process(repo, "complete")):
-        assert build.poll() is None, "the build ended before seed 0's complete job started"
-        assert time.time() < deadline, "seed 0's complete job never started"
-        time.sleep(0.05)
-    os.kill(job, signal.SIGKILL)
-    assert build.wait(timeout=600) != 0  # snakemake reports the killed job and stops
-    result = snakemake(repo, *args)
-    assert result.returncode == 0, result.stderr[-3000:]
-    rerun = set(re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, re.MULTILINE))
-    assert rerun and rerun <= {"complete", "critic", "advantages", "actor"}, rerun
+    tmp = tmp_path_factory.mktemp("killed")
+    repo = workflow_copy(tmp_path_factory.mktemp("repo"))
+    args = ["--workflow-profile", "workflow/profiles/default", "--config", "experiment=smoke", "--cores", "2"]
+    logs = []
+    for stage in KILLED:
+        log_path = tmp / f"{stage}.log"
+        with log_path.open("w") as log:
+            build = subprocess.Popen([str(BIN / "snakemake"), *args], cwd=repo, env=toolchain_env(repo),
+                                     stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.time() + 600
+            while True:
+                assert time.time() < deadline, f"no {stage} job started"
+                if (job := stage_process(repo, stage)) is None:
+                    assert build.poll() is None, f"the build ended before a {stage} job started"
+                    time.sleep(0.02)
+                    continue
+                try:
+                    os.kill(job, signal.SIGKILL)
+                    break
+                except ProcessLookupError:  # it finished in between: take the next one
+                    continue
+            assert build.wait(timeout=600) != 0, f"snakemake did not report the killed {stage} job"
+        logs.append(log_path.read_text())
+    final = snakemake(repo, *args)
+    assert final.returncode == 0, final.stderr[-3000:]
+    logs.append(final.stdout + final.stderr)
+    every_job = snakemake(repo, *args, "--forceall", "-n")
+    expected = started_jobs(every_job.stdout + every_job.stderr)
+    starts = Counter(job for log in logs for job in started_jobs(log))
+    assert set(starts) == set(expected) and len(expected) == len(set(expected))
+    twice = sorted(rule for (rule, _), n in starts.items() if n == 2)
+    assert twice == sorted(KILLED) and max(starts.values()) == 2, starts
     second = repo / "results" / "smoke"
     files = ["data/sft.jsonl", "data/rl.jsonl", "data/val.jsonl", "sft/model/model.safetensors",
-             "generate/seed0/iter1/responses.parquet", "complete/seed0/iter1/states.parquet",
-             "complete/seed0/iter1/completions.parquet", "critic/seed0/iter1/model/model.safetensors",
-             "advantages/seed0/iter1/advantages.parquet", "actor/seed0/iter1/model/model.safetensors"]
+             *(f"{d}/seed{seed}/iter{it}/{f}" for seed, it in CHAINS for d, f in (
+                 ("generate", "responses.parquet"), ("complete", "states.parquet"),
+                 ("complete", "completions.parquet"), ("critic", "model/model.safetensors"),
+                 ("advantages", "advantages.parquet"), ("actor", "model/model.safetensors"))),
+             "evaluate/base/countdown.jsonl", "evaluate/dapo-iter2-seed1/countdown_four.jsonl",
+             "tables/main.csv"]
     differ = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert not differ, f"not byte-identical to the uninterrupted build: {differ}"

@@ -100,11 +100,18 @@ def _decode_row(model, vocab: int, batch: int, args, sync) -> dict[str, Any]:
             input_ids=ids, attention_mask=mask, max_new_tokens=args.new, min_new_tokens=args.new,
             do_sample=True, temperature=1.0, top_p=None, top_k=None, pad_token_id=0), sync=sync)
         t_forward = _timed(lambda: model(input_ids=full), repeat=3, sync=sync)
+        # a static cache lets transformers compile the decoding step (CUDA graphs on a GPU)
+        t_static = _timed(lambda: model.generate(
+            input_ids=ids, attention_mask=mask, max_new_tokens=args.new, min_new_tokens=args.new,
+            do_sample=True, temperature=1.0, top_p=None, top_k=None, pad_token_id=0,
+            cache_implementation="static"), sync=sync) if args.static else None
     new_tokens = batch * args.new
     row = {"batch": batch, "prompt_tokens": args.prompt, "new_tokens": args.new,
            "decode_tokens_per_s": new_tokens / t_decode,
            "hf_generate_tokens_per_s": new_tokens / t_generate,
            "forward_tokens_per_s": batch * (args.prompt + args.new) / t_forward}
+    if t_static:
+        row["hf_generate_static_tokens_per_s"] = new_tokens / t_static
     row["decode_vs_forward"] = row["decode_tokens_per_s"] / row["forward_tokens_per_s"]
     row["decode_vs_hf_generate"] = row["decode_tokens_per_s"] / row["hf_generate_tokens_per_s"]
     print(json.dumps(row), flush=True)
@@ -264,6 +271,11 @@ def table(paths: list[str]) -> str:
             lines += [f"| {x['batch']} | {x['decode_tokens_per_s']:,.0f} | {x['hf_generate_tokens_per_s']:,.0f} | "
                       f"{x['forward_tokens_per_s']:,.0f} | {x['decode_vs_forward']:.3f} | "
                       f"{x['decode_vs_hf_generate']:.2f} |" for x in r["rows"]]
+            static = [x for x in r["rows"] if "hf_generate_static_tokens_per_s" in x]
+            lines += ["", "model.generate with a static cache: " + ", ".join(
+                f"batch {x['batch']} {x['hf_generate_static_tokens_per_s']:,.0f} tok/s "
+                f"({x['hf_generate_static_tokens_per_s'] / x['forward_tokens_per_s']:.3f} of the bound)"
+                for x in static)] if static else []
         elif name.startswith("complete"):
             lines += ["| states x N | project s | naive loop s | speed-up | mean MC value (project / naive) |",
                       "|---|---|---|---|---|",
@@ -303,6 +315,8 @@ def main(argv: list[str] | None = None) -> None:
             s.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 512])
             s.add_argument("--prompt", type=int, default=24, help="prompt tokens per row")
             s.add_argument("--new", type=int, default=56, help="new tokens per row")
+            s.add_argument("--static", action="store_true",
+                           help="also time model.generate with a static (compilable) cache")
         if name == "train":
             s.add_argument("--batch", type=int, default=64)
             s.add_argument("--seq-len", type=int, default=64)

@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 # Rules call `python -m dapo.stages.*`: that python must be the venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
 
 .PHONY: install run repro dvc-yaml dvc-commit test lint mlflow-ui bench bench-gpu clean
 
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --config experiment=$(EXPERIMENT) -- $(TARGET)
+	$(SNAKEMAKE) --cores $(CORES) -- $(TARGET)
 
 # dvc.yaml is generated from the Snakemake rules (python -m dapo.dvc_yaml); never edit it by hand.
 dvc-yaml: $(STAMP)
@@ -33,7 +34,6 @@ dvc-yaml: $(STAMP)
 # rewrites the files it caches in no particular order, so snakemake --touch then sets their
 # timestamps back in DAG order and `snakemake -n` stays a no-op. It refuses while jobs are pending,
 # because --touch would mark them done.
-SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
 dvc-commit: $(STAMP)
 	@$(SNAKEMAKE) --cores 1 -n $(TARGET) 2>&1 | grep -q "Nothing to be done" || \
 		{ echo "error: snakemake has jobs to run; build with make run first"; exit 1; }

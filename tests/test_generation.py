@@ -77,7 +77,8 @@ def test_decode_logprobs_match_a_full_forward_pass(tiny_policy, char_tokenizer):
     batch = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
     g = torch.Generator().manual_seed(0)
     rows, logps = decode(tiny_policy, batch["input_ids"], batch["attention_mask"], 3,
-                         Sampling(n=3, temperature=1.0, max_new_tokens=12), tok.eos_token_id, g)
+                         Sampling(n=3, temperature=1.0, max_new_tokens=12), tok.eos_token_id, g,
+                         logprobs=True)
     assert len(rows) == 9 and len({len(r) for r in rows}) > 1  # some rows stopped early
     for r, (tokens, lps) in enumerate(zip(rows, logps)):
         prompt = tok(PROMPTS[r // 3], add_special_tokens=False)["input_ids"]

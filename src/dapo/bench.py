@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 # Qwen2-0.5B's shape (its config.json), for the GPU measurements; weights are random.
 QWEN2_05B = {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
@@ -42,6 +44,13 @@ def _timed(fn, repeat: int = 1, sync=lambda: None) -> float:
         fn()
     sync()
     return (time.perf_counter() - start) / repeat
+
+
+def _sync(device: str):
+    """What waits for queued GPU work before a clock is read (nothing on CPU)."""
+    import torch
+
+    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
 
 def _model(arch_name: str, params_path: str, device: str):
@@ -76,11 +85,9 @@ def bench_decode(args) -> dict[str, Any]:
     """Decode tokens/s of `generation.decode` and of `model.generate`, against the pure-forward
     bound: one forward pass over the same rows at their full length (prompt + new tokens).
     End-of-sequence is disabled, so every row decodes exactly `new` tokens."""
-    import torch
 
     model, vocab = _model(args.arch, args.params, args.device)
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
-    rows = [_decode_row(model, vocab, batch, args, sync) for batch in args.batch_sizes]
+    rows = [_decode_row(model, vocab, batch, args, _sync(args.device)) for batch in args.batch_sizes]
     return {"arch": args.arch, "rows": rows}
 
 
@@ -94,17 +101,16 @@ def _decode_row(model, vocab: int, batch: int, args, sync) -> dict[str, Any]:
     mask = torch.ones_like(ids)
     full = torch.randint(4, vocab, (batch, args.prompt + args.new), generator=g, device=args.device)
     sampling = Sampling(n=1, temperature=1.0, max_new_tokens=args.new)
+    generate = {"input_ids": ids, "attention_mask": mask, "max_new_tokens": args.new,
+                "min_new_tokens": args.new, "do_sample": True, "temperature": 1.0, "top_p": None,
+                "top_k": None, "pad_token_id": 0}
     with torch.no_grad():
         t_decode = _timed(lambda: decode(model, ids, mask, 1, sampling, -1, g), sync=sync)
-        t_generate = _timed(lambda: model.generate(
-            input_ids=ids, attention_mask=mask, max_new_tokens=args.new, min_new_tokens=args.new,
-            do_sample=True, temperature=1.0, top_p=None, top_k=None, pad_token_id=0), sync=sync)
+        t_generate = _timed(lambda: model.generate(**generate), sync=sync)
         t_forward = _timed(lambda: model(input_ids=full), repeat=3, sync=sync)
         # a static cache lets transformers compile the decoding step (CUDA graphs on a GPU)
-        t_static = _timed(lambda: model.generate(
-            input_ids=ids, attention_mask=mask, max_new_tokens=args.new, min_new_tokens=args.new,
-            do_sample=True, temperature=1.0, top_p=None, top_k=None, pad_token_id=0,
-            cache_implementation="static"), sync=sync) if args.static else None
+        t_static = _timed(lambda: model.generate(**generate, cache_implementation="static"),
+                          sync=sync) if args.static else None
     new_tokens = batch * args.new
     row = {"batch": batch, "prompt_tokens": args.prompt, "new_tokens": args.new,
            "decode_tokens_per_s": new_tokens / t_decode,
@@ -181,7 +187,6 @@ def bench_train(args) -> dict[str, Any]:
 
     model, vocab = _model(args.arch, args.params, args.device)
     model.train()
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     params = sum(p.numel() for p in model.parameters())
     if args.device == "cuda":
         name = torch.cuda.get_device_name()
@@ -210,7 +215,7 @@ def bench_train(args) -> dict[str, Any]:
             opt.step()
             opt.zero_grad(set_to_none=True)
 
-        seconds = _timed(step, repeat=args.steps, sync=sync)
+        seconds = _timed(step, repeat=args.steps, sync=_sync(args.device))
         tokens_per_s = args.batch * args.seq_len / seconds
         row = {"model": name, "tokens_per_s": tokens_per_s, "model_flops_per_s": 6 * params * tokens_per_s}
         if bound["flops_per_s"]:
@@ -234,10 +239,8 @@ def bench_jobs(args) -> dict[str, Any]:
         subprocess.run([sys.executable, "-c", f"import dapo.stages.{stage}"], check=True)
         imports[stage] = time.perf_counter() - start
     params = load_params(args.params)
-    with tempfile.TemporaryDirectory() as tmp:
-        import os
-
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/bench.db"
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(
+            os.environ, {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/bench.db"}):
         start = time.perf_counter()
         run = StageRun("bench", params)
         run.log_metrics({"bench/x": 1.0})
@@ -245,14 +248,14 @@ def bench_jobs(args) -> dict[str, Any]:
         mlflow_seconds = time.perf_counter() - start
     root = Path(results_root(Path(args.params).stem)) / "benchmarks"
     per_rule: dict[str, float] = {}
-    for tsv in sorted(root.rglob("*.tsv")):
+    tsvs = sorted(root.rglob("*.tsv"))
+    for tsv in tsvs:
         rule = tsv.relative_to(root).parts[0].removesuffix(".tsv")
         seconds = float(tsv.read_text().splitlines()[1].split("\t")[0])
         per_rule[rule] = per_rule.get(rule, 0.0) + seconds
     total = sum(per_rule.values())
-    jobs = len(list(root.rglob("*.tsv")))
     return {"import_seconds": imports, "mlflow_run_seconds": mlflow_seconds,
-            "jobs": jobs, "job_seconds": total,
+            "jobs": len(tsvs), "job_seconds": total,
             "rules": [{"rule": r, "seconds": s, "share": s / total}
                       for r, s in sorted(per_rule.items(), key=lambda kv: -kv[1])]}
 

@@ -67,16 +67,16 @@ def next_token(logits: torch.Tensor, temperature: float, top_p: float,
 
 @torch.no_grad()
 def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
-           sampling: Sampling, eos_token_id: int,
-           generator: torch.Generator | None = None) -> tuple[list[list[int]], list[list[float]]]:
+           sampling: Sampling, eos_token_id: int, generator: torch.Generator | None = None,
+           logprobs: bool = False) -> tuple[list[list[int]], list[list[float]] | None]:
     """n continuations of each left-padded prompt (P, L), with a KV cache.
 
     Each prompt is prefilled once and its cache copied to its n rows, so the N completions of an
     MC state share the state's forward pass. A row leaves the batch as soon as it emits
     end-of-sequence, so the batch shrinks to the rows still running instead of carrying finished
     ones to the longest. Returns, for the P*n rows (prompt-major), the new token ids (ending with
-    eos when the row finished) and the model's log-probability of each (temperature 1, no top-p),
-    which the tests check against a full forward pass.
+    eos when the row finished) and, with `logprobs`, the model's log-probability of each
+    (temperature 1, no top-p; the tests check them against a full forward pass), else None.
     """
     cache = DynamicCache()
     mask = attention_mask
@@ -88,13 +88,15 @@ def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torc
         mask, logits = mask.repeat_interleave(n, 0), logits.repeat_interleave(n, 0)
     rows = torch.arange(mask.shape[0], device=mask.device)  # original row of each batch row
     tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
-    logps: list[list[float]] = [[] for _ in range(mask.shape[0])]
+    logps: list[list[float]] | None = [[] for _ in range(mask.shape[0])] if logprobs else None
     for _ in range(sampling.max_new_tokens):
         nxt = next_token(logits, sampling.temperature, sampling.top_p, generator)
-        lp = torch.log_softmax(logits.float(), -1).gather(-1, nxt[:, None]).squeeze(-1)
-        for r, t, p in zip(rows.tolist(), nxt.tolist(), lp.tolist()):
+        for r, t in zip(rows.tolist(), nxt.tolist()):
             tokens[r].append(t)
-            logps[r].append(p)
+        if logps is not None:
+            lp = torch.log_softmax(logits.float(), -1).gather(-1, nxt[:, None]).squeeze(-1)
+            for r, p in zip(rows.tolist(), lp.tolist()):
+                logps[r].append(p)
         running = nxt != eos_token_id
         if not running.all():
             if not running.any():

@@ -26,6 +26,19 @@ include: "workflow/rules/critic.smk"
 include: "workflow/rules/advantages.smk"
 include: "workflow/rules/actor.smk"
 include: "workflow/rules/oracle.smk"
+
+
+# baselines: an experiment has a row for each baseline whose params section it states
+if "rft" in config:
+
+    include: "workflow/rules/rft.smk"
+
+
+if "dpo" in config:
+
+    include: "workflow/rules/dpo.smk"
+
+
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 

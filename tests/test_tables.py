@@ -9,6 +9,8 @@ from dapo.tables import (
     plot_main,
     table_metrics,
     to_markdown,
+    versus_markdown,
+    versus_table,
 )
 
 
@@ -64,3 +66,22 @@ def test_missing_model_in_summaries_fails_loudly(tmp_path):
     df = load_summaries([write(tmp_path, "base", "a", [1, 0], [0, 0])])
     with pytest.raises(KeyError):
         main_table(df, ["a"], ["base", "dapo-iter1"])
+
+
+def test_versus_pairs_two_methods_seed_by_seed(tmp_path):
+    """dapo seed0 1 1 0 0, seed1 1 1 1 0; rft seed0 1 0 0 0, seed1 0 1 1 1. Matched by seed:
+    seed0 0 1 0 0, seed1 1 0 0 -1 -> mean 1/8 = +12.5 points. Paired with rft's seed 0 for both
+    (what pairing with a one-checkpoint base would do) it would be 0 1 0 0, 0 1 1 0 -> +37.5.
+    Sampled: dapo 2,2,0,1 and 2,2,0,1; rft 1,1,1,1 and 2,2,2,2 of 2 -> (0.5 0.5 -0.5 0) and
+    (0 0 -1 -0.5) -> mean -1/8 = -12.5 points."""
+    paths = [write(tmp_path, "dapo-iter1-seed0", "a", [1, 1, 0, 0], [2, 2, 0, 1]),
+             write(tmp_path, "dapo-iter1-seed1", "a", [1, 1, 1, 0], [2, 2, 0, 1]),
+             write(tmp_path, "rft-seed0", "a", [1, 0, 0, 0], [1, 1, 1, 1]),
+             write(tmp_path, "rft-seed1", "a", [0, 1, 1, 1], [2, 2, 2, 2])]
+    table = versus_table(load_summaries(paths), load_records([p.with_suffix(".jsonl") for p in paths]), ["a"],
+                         [("dapo-iter1", "rft")])
+    row = table.iloc[0]
+    assert (row["model"], row["versus"], row["benchmark"]) == ("dapo-iter1", "rft", "a")
+    assert row["greedy_delta"] == pytest.approx(12.5) and row["sampled_delta"] == pytest.approx(-12.5)
+    assert row["greedy_lo"] <= row["greedy_delta"] <= row["greedy_hi"]
+    assert "| dapo-iter1 | rft | a | +12.5 [" in versus_markdown(table)

@@ -63,19 +63,23 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     weight = torch.tensor(action_weights(data, hp.get("action_weight", "unique")), dtype=torch.float32)
     ref = torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32)
     total = hp["epochs"] * math.ceil(len(set(sids)) / hp["states_per_batch"])
-    bar = tqdm(total=total, desc="actor", unit="step", disable=not progress, mininterval=5)
+    bar = tqdm(total=total, desc="actor", unit="step", disable=not (progress and optim.is_main_process),
+               mininterval=5)
     window, start, first = [], time.time(), None
     for _ in range(hp["epochs"]):
-        for idx in state_batches(sids, hp["states_per_batch"], rng):
+        for batch in state_batches(sids, hp["states_per_batch"], rng):
+            idx, share = optim.shard(batch, weight[batch].tolist())
             logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
                                  [eos[i] for i in idx])
-            losses, stats = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"],
-                                      hp.get("target_floor"))
+            losses, _ = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"],
+                                  hp.get("target_floor"))
             w = weight[idx].to(losses.device)
-            loss = (w * losses).sum() / w.sum()
-            grad_norm = optim.step(loss)
+            loss_value, grad_norm = optim.step((w * losses).sum() / w.sum(), share)
             bar.update(1)
-            row = {"actor/loss": loss.item(), "actor/grad_norm": float(grad_norm),
+            # the log-ratio statistics of the whole batch, whichever process computed each pair
+            rows = optim.gather(torch.tensor(idx))
+            _, stats = dapo_loss(optim.gather(logps), ref[rows], adv[rows], hp["beta"], hp.get("target_floor"))
+            row = {"actor/loss": loss_value, "actor/grad_norm": grad_norm,
                    **{f"actor/{k}": float(v) for k, v in stats.items()}}
             first = first or row
             window.append(row)
@@ -87,7 +91,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
                 window = []
     bar.close()
     model.eval()
-    return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start,
+    return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start, "actor/processes": optim.processes,
             "actor/first_loss": first["actor/loss"] if first else float("nan")}
 
 

@@ -96,15 +96,16 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
     steps_per_epoch = math.ceil(len(order) / hp["batch_size"])
     recent, start = [], time.time()
     total = hp["epochs"] * steps_per_epoch
-    bar = tqdm(total=total, desc="critic", unit="step", disable=not progress, mininterval=5)
+    bar = tqdm(total=total, desc="critic", unit="step", disable=not (progress and optim.is_main_process),
+               mininterval=5)
     for _ in range(hp["epochs"]):
         rng.shuffle(order)
         for b in range(0, len(order), hp["batch_size"]):
-            idx = order[b:b + hp["batch_size"]]
+            idx, share = optim.shard(order[b:b + hp["batch_size"]])
             logits = _logits(model, tokenizer, [texts[i] for i in idx], pieces=2)
             loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
-            optim.step(loss)
-            recent.append(loss.item())
+            loss_value, _ = optim.step(loss, share)
+            recent.append(loss_value)
             bar.update(1)
             if optim.steps % hp["log_every"] == 0 or optim.steps == total:
                 if on_log:
@@ -113,4 +114,4 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
                 recent = []
     bar.close()
     model.eval()
-    return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start}
+    return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start, "critic/processes": optim.processes}

@@ -43,9 +43,11 @@ HEADER = """\
 METRICS = {"metrics", "summaries"}
 PLOTS = {"curve", "figure"}
 # The column a training curve plots against its `step` column.
-CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss"}
-# The params that decide which jobs exist (or which checkpoint a job starts from).
-DAG_SHAPE = ["seeds", "iterations", "data.benchmarks", "advantages.oracle_row", "critic.init"]
+CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss", "rft": "loss",
+           "dpo": "loss"}
+# The params that decide which jobs exist (or which checkpoint a job starts from); a baseline's
+# section (rft, dpo) adds its jobs when present.
+DAG_SHAPE = ["seeds", "iterations", "data.benchmarks", "advantages.oracle_row", "critic.init", "rft", "dpo"]
 
 
 def snakemake_jobs(experiment: str, workdir: Path) -> list:

@@ -61,34 +61,39 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> SFTBatc
 
 def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]], pad_id: int,
               hp: dict[str, Any], on_log: Callable[[int, dict[str, float]], None] | None = None,
-              progress: bool = True) -> dict[str, float]:
-    """Train for hp['steps'] optimiser steps on random batches; returns summary metrics.
+              progress: bool = True, name: str = "sft") -> dict[str, float]:
+    """Train for hp['steps'] optimiser steps on random batches; returns summary metrics, named
+    `<name>/...` (the rft baseline trains with this loop too).
 
     hp: steps, batch_size, lr, warmup_steps, weight_decay, max_grad_norm, adam_betas, seed, log_every.
     """
     g = torch.Generator().manual_seed(hp["seed"])
-    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], hp["max_grad_norm"], name="sft",
+    optim = Optimiser(model, hp["lr"], hp["weight_decay"], hp["warmup_steps"], hp["max_grad_norm"], name=name,
                       total_steps=hp["steps"], betas=tuple(hp["adam_betas"]))
     model = optim.model
     model.train()
     start, tokens, recent = time.time(), 0, []
-    bar = tqdm(range(1, hp["steps"] + 1), desc="sft", unit="step", disable=not progress, mininterval=5)
+    bar = tqdm(range(1, hp["steps"] + 1), desc=name, unit="step", disable=not (progress and optim.is_main_process),
+               mininterval=5)
     for step in bar:
         idx = torch.randint(len(examples), (hp["batch_size"],), generator=g).tolist()
+        # the loss is the mean over the batch's label tokens, so a process's share is its tokens'
+        idx, share = optim.shard(idx, [sum(y != IGNORE for y in examples[i][1]) for i in idx])
         batch = collate([examples[i] for i in idx], pad_id)
         loss = model(input_ids=batch.input_ids.to(optim.device),
                      attention_mask=batch.attention_mask.to(optim.device),
                      labels=batch.labels.to(optim.device)).loss
-        optim.step(loss)
+        loss_value, _ = optim.step(loss, share)
         tokens += int(batch.attention_mask.sum())
-        recent.append(loss.item())
+        recent.append(loss_value)
         if step % hp["log_every"] == 0 or step == hp["steps"]:
             mean = sum(recent) / len(recent)
             recent = []
             bar.set_postfix(loss=f"{mean:.4f}")
             if on_log:
-                on_log(step, {"sft/loss": mean, "sft/lr": optim.lr})
+                on_log(step, {f"{name}/loss": mean, f"{name}/lr": optim.lr})
     elapsed = time.time() - start
     model.eval()
-    return {"sft/train_seconds": elapsed, "sft/tokens_per_second": tokens / elapsed,
-            "sft/final_loss": mean, "sft/final_perplexity": math.exp(mean)}
+    return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": tokens / elapsed,
+            f"{name}/final_loss": mean, f"{name}/processes": optim.processes,
+            f"{name}/final_perplexity": math.exp(mean)}

@@ -59,9 +59,12 @@ def load_records(paths: list[str | Path]) -> dict[tuple[str, int, str], pd.DataF
 def paired_deltas(records: dict[tuple[str, int, str], pd.DataFrame], model: str, base: str,
                   benchmark: str, samples: dict[str, int]) -> dict[str, float]:
     """Difference of `model` from `base` on one benchmark, in points, with 95 % CIs: paired over
-    problems (matched by id) and resampled over the model's seeds."""
-    base_frame = records[(base, 0, benchmark)]
-    frames = [f for (m, _, b), f in sorted(records.items()) if m == model and b == benchmark]
+    problems (matched by id) and resampled over the model's seeds. Seed k of the model is paired
+    with seed k of `base` where `base` has it (two methods on the same chain's samples), else with
+    its one checkpoint (the base policy)."""
+    seeds = [s for (m, s, b) in sorted(records) if m == model and b == benchmark]
+    pairs = [(records[(model, s, benchmark)], records.get((base, s, benchmark), records[(base, 0, benchmark)]))
+             for s in seeds]
     out = {}
     for col in ("greedy", "sampled"):
         k = samples.get(model, 0)
@@ -69,10 +72,9 @@ def paired_deltas(records: dict[tuple[str, int, str], pd.DataFrame], model: str,
             out.update({f"{col}_delta": np.nan, f"{col}_lo": np.nan, f"{col}_hi": np.nan})
             continue
         score = (lambda f, m: f["greedy"]) if col == "greedy" else (lambda f, m: f["sampled_correct"] / samples[m])
-        b = score(base_frame, base)
-        if any(set(f.index) != set(b.index) for f in frames):
+        if any(set(f.index) != set(g.index) for f, g in pairs):
             raise ValueError(f"{model} on {benchmark}: problems differ from {base}'s; cannot pair them")
-        diff = np.stack([(score(f, model).reindex(b.index) - b).to_numpy() for f in frames])
+        diff = np.stack([(score(f, model).reindex(g.index) - score(g, base)).to_numpy() for f, g in pairs])
         mean, lo, hi = paired_bootstrap_ci(diff)
         out.update({f"{col}_delta": 100 * mean, f"{col}_lo": 100 * lo, f"{col}_hi": 100 * hi})
     return out
@@ -106,6 +108,28 @@ def main_table(df: pd.DataFrame, benchmarks: list[str], models: list[str],
                 table[f"{b}_{col}"] = [round(d[key], 2) if key in d and not np.isnan(d[key]) else np.nan
                                        for d in deltas]
     return table
+
+
+def versus_table(df: pd.DataFrame, records: dict[tuple[str, int, str], pd.DataFrame], benchmarks: list[str],
+                 pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per (model, other) pair and benchmark: the paired difference model − other in points
+    with its 95 % CI, greedy and sampled (see `paired_deltas`; seeds matched by index)."""
+    samples = df.groupby("model")["samples"].min().to_dict()
+    rows = [{"model": a, "versus": b, "benchmark": bench,
+             **{k: round(v, 2) for k, v in paired_deltas(records, a, b, bench, samples).items()}}
+            for a, b in pairs for bench in benchmarks]
+    columns = ["model", "versus", "benchmark", "greedy_delta", "greedy_lo", "greedy_hi", "sampled_delta",
+               "sampled_lo", "sampled_hi"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def versus_markdown(table: pd.DataFrame) -> str:
+    lines = ["| model | versus | benchmark | Δ greedy [95% CI] | Δ sampled [95% CI] |", "|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        cells = [f"{r[f'{k}_delta']:+.1f} [{r[f'{k}_lo']:+.1f}, {r[f'{k}_hi']:+.1f}]"
+                 if not pd.isna(r[f"{k}_delta"]) else "—" for k in ("greedy", "sampled")]
+        lines.append(f"| {r['model']} | {r['versus']} | {r['benchmark']} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
 
 
 def table_metrics(table: pd.DataFrame, benchmarks: list[str]) -> dict[str, dict[str, float]]:

@@ -1,15 +1,33 @@
 """The optimiser step shared by the SFT, critic and actor loops, prepared by accelerate so that
-`accelerate launch` scales every loop the same way."""
+`accelerate launch` scales every loop the same way.
+
+Data parallelism: every process draws the same global batch (same seed) and trains on its shard of
+the rows (`Optimiser.shard`). DDP averages gradients over processes, so each process scales its
+shard's mean loss by its share of the batch's weight times the number of processes: the averaged
+gradient is then the gradient of the global batch's mean, and the loss curve is the single-process
+one up to float summation order (tests/test_multiprocess.py).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
+from accelerate.utils import parse_flag_from_env
 from transformers import (
     PreTrainedModel,
     get_constant_schedule_with_warmup,
     get_cosine_schedule_with_warmup,
 )
+
+
+def is_main_process() -> bool:
+    """True in a plain run and in the rank-0 process of `accelerate launch`: the one that writes."""
+    # AcceleratorState reads ACCELERATE_USE_CPU, PartialState does not; set it the same way here so
+    # that this call, made before or after the first Accelerator, sees the same processes
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).is_main_process
 
 
 class Optimiser:
@@ -23,9 +41,12 @@ class Optimiser:
                  betas: tuple[float, float] = (0.9, 0.999)):
         self.accelerator = Accelerator()
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=betas)
-        sched = (get_cosine_schedule_with_warmup(opt, warmup_steps, total_steps) if total_steps
-                 else get_constant_schedule_with_warmup(opt, warmup_steps))
-        self.model, self.opt, self.sched = self.accelerator.prepare(model, opt, sched)
+        # The schedule is stepped here, once per optimiser step, and not prepared: accelerate steps a
+        # prepared schedule once per process per step (it assumes per-process batches), which
+        # would make the warm-up of an N-process run N times shorter.
+        self.sched = (get_cosine_schedule_with_warmup(opt, warmup_steps, total_steps) if total_steps
+                      else get_constant_schedule_with_warmup(opt, warmup_steps))
+        self.model, self.opt = self.accelerator.prepare(model, opt)
         self.max_grad_norm, self.name, self.steps = max_grad_norm, name, 0
 
     @property
@@ -36,17 +57,54 @@ class Optimiser:
     def lr(self) -> float:
         return self.sched.get_last_lr()[0]
 
-    def step(self, loss: torch.Tensor) -> float:
-        """Backward, clip, update; a non-finite loss stops training with an error naming the step.
+    @property
+    def processes(self) -> int:
+        return self.accelerator.num_processes
 
-        Returns the gradient norm before clipping.
+    @property
+    def is_main_process(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def shard(self, rows: Sequence, weights: Sequence[float] | None = None) -> tuple[list, float]:
+        """This process's rows of a global batch, and their share of the batch's total weight.
+
+        weights: per-row weights of the batch mean (label tokens, action weights); None = equal.
+        A batch with fewer rows than processes is not split: every process takes all of it, with
+        share 1 / processes, and the averaged gradient is that batch's gradient.
         """
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{self.name}: non-finite loss {loss.item()} at step {self.steps + 1}")
-        self.accelerator.backward(loss)
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        rows = list(rows)
+        if world == 1:
+            return rows, 1.0
+        if len(rows) < world:
+            return rows, 1.0 / world
+        w = list(weights) if weights is not None else [1.0] * len(rows)
+        return rows[rank::world], sum(w[rank::world]) / sum(w)
+
+    def gather(self, values: torch.Tensor) -> torch.Tensor:
+        """The global batch's values from every process's shard (rank order, on the CPU), for logging."""
+        values = values.detach().cpu()
+        if self.accelerator.num_processes == 1:
+            return values
+        from accelerate.utils import gather_object
+
+        return torch.tensor(gather_object(values.tolist()), dtype=values.dtype)
+
+    def step(self, loss: torch.Tensor, share: float = 1.0) -> tuple[float, float]:
+        """Backward, clip, update, for `loss`, the mean loss over this process's shard of the batch
+        (`share` of its weight, see `shard`).
+
+        Returns the global batch's mean loss and the gradient norm before clipping. A non-finite
+        loss stops training, in every process, with an error naming the step.
+        """
+        world = self.accelerator.num_processes
+        total = loss.item() if world == 1 else self.accelerator.reduce(loss.detach() * share, "sum").item()
+        if not math.isfinite(total):
+            raise FloatingPointError(f"{self.name}: non-finite loss {total} at step {self.steps + 1}")
+        self.accelerator.backward(loss if world == 1 else loss * (share * world))
         grad_norm = self.accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
         self.steps += 1
-        return float(grad_norm)
+        return total, float(grad_norm)

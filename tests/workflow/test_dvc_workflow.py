@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 SMOKE = "params/smoke.yaml"
 ALL_STAGES = {"dag", "data", "sft", "evaluate-base", "tables",
               *(f"{s}-seed0-iter{i}" for s in ("generate", "complete", "critic", "advantages", "actor") for i in (1, 2)),
-              *(f"evaluate-dapo-iter{i}-seed0" for i in (1, 2))}
+              *(f"evaluate-dapo-iter{i}-seed0" for i in (1, 2)), "rft-seed0", "evaluate-rft-seed0",
+              "dpo-seed0", "evaluate-dpo-seed0"}
 # actor.beta changes both actors, so every stage that reads an actor checkpoint reruns: pi_1 samples,
 # labels and is the reference of iteration 2, and both are evaluated. The critic and the table rerun
 # only if their inputs change: DVC compares contents, and on the smoke policy they may come out equal.

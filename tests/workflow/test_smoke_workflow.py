@@ -99,8 +99,8 @@ def test_evaluation_records_and_table(smoke_run):
     summary = json.loads((out / "evaluate" / "base" / "countdown.json").read_text())
     assert summary["accuracy"] == sum(r["correct"] for r in records) / 12
     table = pd.read_csv(out / "tables" / "main.csv")
-    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2"]
-    assert table["seeds"].tolist() == [1, 2, 2]
+    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "rft", "dpo"]
+    assert table["seeds"].tolist() == [1, 2, 2, 2, 2]
     cols = ["", "_std", "_n", "_sampled", "_delta", "_lo", "_hi", "_sampled_delta", "_sampled_lo", "_sampled_hi"]
     assert list(table.columns) == ["model", "seeds", *(b + c for b in ("countdown", "countdown_four") for c in cols)]
     assert table.loc[0, "countdown"] == pytest.approx(100 * summary["accuracy"], abs=0.01)
@@ -108,7 +108,8 @@ def test_evaluation_records_and_table(smoke_run):
     assert table.loc[1:, "countdown_delta"].notna().all() and table.loc[0, "countdown_delta"] != table.loc[0, "countdown_delta"]
     assert (table.loc[1:, "countdown_lo"] <= table.loc[1:, "countdown_delta"]).all()
     assert (out / "figures" / "main.png").read_bytes()[:4] == b"\x89PNG"
-    for rule in ("data", "sft", "evaluate/base", "evaluate/dapo-iter2-seed1", "tables",
+    for rule in ("data", "sft", "evaluate/base", "evaluate/dapo-iter2-seed1", "evaluate/rft-seed1", "rft/seed0",
+                 "evaluate/dpo-seed0", "dpo/seed1", "tables",
                  *(f"{stage}/seed{seed}/iter{it}" for stage in ("generate", "complete", "critic", "advantages", "actor")
                    for seed, it in CHAINS)):
         assert (out / "benchmarks" / f"{rule}.tsv").is_file()
@@ -121,8 +122,8 @@ def test_every_stage_is_in_mlflow(smoke_run):
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"])
     assert runs["tags.stage"].value_counts().to_dict() == {
-        "evaluate": 5, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
-        "data": 1, "sft": 1, "tables": 1}
+        "evaluate": 9, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
+        "rft": 2, "dpo": 2, "data": 1, "sft": 1, "tables": 1}
     chain = runs[runs["tags.stage"] == "actor"]
     assert sorted(zip(chain["tags.seed"], chain["tags.iteration"])) == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2")]
     assert set(runs["status"]) == {"FINISHED"}
@@ -132,6 +133,16 @@ def test_second_invocation_has_nothing_to_do(smoke_run):
     repo, _ = smoke_run
     result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_another_launcher_finds_the_outputs_cached(smoke_run):
+    """The cpu-ddp profile trains under accelerate launch; what a plain run built stays valid."""
+    repo, _ = smoke_run
+    result = snakemake(repo, "--config", "experiment=smoke", "-n", "--workflow-profile", "workflow/profiles/cpu-ddp")
+    assert "Nothing to be done" in result.stdout + result.stderr
+    forced = snakemake(repo, "--config", "experiment=smoke", "-n", "-p", "--forcerun", "critic",
+                       "--workflow-profile", "workflow/profiles/cpu-ddp")
+    assert "accelerate launch --config_file workflow/accelerate/cpu2.yaml -m dapo.stages.critic" in forced.stdout
 
 
 
@@ -147,8 +158,12 @@ def stage_process(repo, stage: str) -> int | None:
     return None
 
 
-# Every kind of stage, in DAG order (the smoke experiment has no oracle row).
-KILLED = ["data", "sft", "generate", "complete", "critic", "advantages", "actor", "evaluate", "tables"]
+# Every kind of stage, in DAG order (the smoke experiment has no oracle row). The baselines' jobs wait
+# only on generate, so their rounds build just one baseline model each: a whole build could finish
+# them before a kill, leaving none for their round.
+KILLED = ["data", "sft", "generate", "rft", "dpo", "complete", "critic", "advantages", "actor", "evaluate",
+          "tables"]
+ROUND_TARGET = {"rft": ["results/smoke/rft/seed0/model"], "dpo": ["results/smoke/dpo/seed0/model"]}
 JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.MULTILINE)
 
 
@@ -161,7 +176,7 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
     """For each kind of stage in DAG order, a build starts and its first job of that kind gets
     kill -9 while it runs; snakemake stops with the job failed, and the next build (the default
     execution profile sets rerun-incomplete) goes on from there. Over all builds every job starts
-    once, except the nine killed ones, which start twice; the final outputs are byte-identical to
+    once, except the eleven killed ones, which start twice; the final outputs are byte-identical to
     the uninterrupted build's (determinism on CPU)."""
     _, first = smoke_run
     tmp = tmp_path_factory.mktemp("killed")
@@ -171,7 +186,8 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
     for stage in KILLED:
         log_path = tmp / f"{stage}.log"
         with log_path.open("w") as log:
-            build = subprocess.Popen([str(BIN / "snakemake"), *args], cwd=repo, env=toolchain_env(repo),
+            build = subprocess.Popen([str(BIN / "snakemake"), *args, *ROUND_TARGET.get(stage, [])], cwd=repo,
+                                     env=toolchain_env(repo),
                                      stdout=log, stderr=subprocess.STDOUT)
             deadline = time.time() + 600
             while True:
@@ -202,7 +218,9 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
                  ("generate", "responses.parquet"), ("complete", "states.parquet"),
                  ("complete", "completions.parquet"), ("critic", "model/model.safetensors"),
                  ("advantages", "advantages.parquet"), ("actor", "model/model.safetensors"))),
+             "rft/seed0/model/model.safetensors", "rft/seed1/model/model.safetensors",
+             "dpo/seed0/model/model.safetensors", "dpo/seed1/model/model.safetensors",
              "evaluate/base/countdown.jsonl", "evaluate/dapo-iter2-seed1/countdown_four.jsonl",
-             "tables/main.csv"]
+             "evaluate/rft-seed1/countdown.jsonl", "evaluate/dpo-seed0/countdown.jsonl", "tables/main.csv"]
     differ = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert not differ, f"not byte-identical to the uninterrupted build: {differ}"

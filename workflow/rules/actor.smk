@@ -16,6 +16,7 @@ rule actor:
         mem_mb=3000,
         runtime=60,
         gpu=0,
+        launcher=LAUNCHER,
     log:
         log(f"actor/{CHAIN}"),
     benchmark:
@@ -23,6 +24,6 @@ rule actor:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.actor --params {params.file} --seed {wildcards.seed}"
+        "{resources.launcher} -m dapo.stages.actor --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --policy {input.policy} --advantages {input.advantages}"
         " --out {params.out} > {log} 2>&1"

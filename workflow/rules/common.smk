@@ -15,6 +15,10 @@ PARAMS = f"params/{EXPERIMENT}.yaml"
 ROOT = results_root(EXPERIMENT)
 BENCHMARKS = list(config["data"]["benchmarks"])
 SPLITS = ["sft", "rl", "val"]
+# The training rules (sft, critic, actor) run `{resources.launcher} -m dapo.stages.<stage>`. An
+# execution profile may set another launcher (accelerate launch ...) with set-resources; a resource
+# is not a rerun trigger, so outputs stay cached whichever launcher built them.
+LAUNCHER = "python"
 
 
 def code(stage):
@@ -42,6 +46,9 @@ def bench(name):
 
 SEEDS = list(range(config["seeds"]))
 ORACLE_ROW = config["advantages"]["oracle_row"]
+# the baselines' rows, when the experiment has their params sections
+RFT_ROW = "rft" in config
+DPO_ROW = "dpo" in config
 ITERATIONS = list(range(1, config["iterations"] + 1))
 CHAIN = "seed{seed}/iter{iteration}"
 

@@ -17,6 +17,7 @@ rule critic:
         mem_mb=3000,
         runtime=60,
         gpu=0,
+        launcher=LAUNCHER,
     log:
         log(f"critic/{CHAIN}"),
     benchmark:
@@ -24,6 +25,6 @@ rule critic:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.critic --params {params.file} --seed {wildcards.seed}"
+        "{resources.launcher} -m dapo.stages.critic --params {params.file} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --init {input.init} --data {input.data}"
         " --states {input.states} --out {params.out} > {log} 2>&1"

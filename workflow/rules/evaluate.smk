@@ -4,6 +4,8 @@ MODELS = {"base": rules.sft.output.model} | {
 } | {
     f"dapo-oracle-iter1-seed{s}": rules.actor_oracle.output.model.format(seed=s, iteration=1)
     for s in SEEDS if ORACLE_ROW
+} | {f"rft-seed{s}": rules.rft.output.model.format(seed=s) for s in SEEDS if RFT_ROW} | {
+    f"dpo-seed{s}": rules.dpo.output.model.format(seed=s) for s in SEEDS if DPO_ROW
 }
 
 

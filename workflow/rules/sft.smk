@@ -14,6 +14,7 @@ rule sft:
         mem_mb=4000,
         runtime=60,
         gpu=0,
+        launcher=LAUNCHER,
     log:
         log("sft"),
     benchmark:
@@ -21,5 +22,5 @@ rule sft:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.sft --params {params.file} --data {input.data}"
+        "{resources.launcher} -m dapo.stages.sft --params {params.file} --data {input.data}"
         " --out {output.model} --metrics {output.metrics} --curve {output.curve} > {log} 2>&1"

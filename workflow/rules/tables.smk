@@ -1,5 +1,9 @@
 # Rows of the main table: seeds of one model are averaged (model names end in -seed<k>).
-TABLE_MODELS = ["base"] + [f"dapo-iter{i}" for i in ITERATIONS] + (["dapo-oracle-iter1"] if ORACLE_ROW else [])
+DAPO_ROWS = [f"dapo-iter{i}" for i in ITERATIONS] + (["dapo-oracle-iter1"] if ORACLE_ROW else [])
+BASELINE_ROWS = (["rft"] if RFT_ROW else []) + (["dpo"] if DPO_ROW else [])
+TABLE_MODELS = ["base"] + DAPO_ROWS + BASELINE_ROWS
+# each DAPO row against each baseline, paired over problems and matched seeds (results/tables/versus.md)
+VERSUS = [f"{d}:{b}" for d in DAPO_ROWS for b in BASELINE_ROWS]
 
 
 rule tables:
@@ -12,10 +16,13 @@ rule tables:
         markdown=f"{ROOT}/tables/main.md",
         metrics=f"{ROOT}/tables/metrics.json",
         figure=f"{ROOT}/figures/main.png",
+        versus=f"{ROOT}/tables/versus.csv",
+        versus_md=f"{ROOT}/tables/versus.md",
     params:
         file=PARAMS,
         section=sections("data.benchmarks"),
         models=" ".join(TABLE_MODELS),
+        versus=" ".join(VERSUS),
     threads: 1
     resources:
         mem_mb=1000,
@@ -29,4 +36,4 @@ rule tables:
     shell:
         "python -m dapo.stages.tables --params {params.file} --summaries {input.summaries}"
         " --models {params.models} --out {output.table} --metrics {output.metrics}"
-        " --figure {output.figure} > {log} 2>&1"
+        " --figure {output.figure} --versus {params.versus} --versus-out {output.versus} > {log} 2>&1"

@@ -3,13 +3,23 @@
 Writes --out (csv: one row per model, per benchmark greedy accuracy in percent, std over seeds, n,
 sampled accuracy, and the paired difference from the base with its 95 % bootstrap CI over problems
 and seeds), a markdown rendering next to it (.md), the same numbers as DVC metrics (--metrics,
-json) and a figure of accuracies and differences (--figure).
+json), a figure of accuracies and differences (--figure), and --versus-out (csv and .md): the
+paired difference of each DAPO row from each baseline (--versus model:other ...).
 """
 
 from __future__ import annotations
 
 from ..io import atomic_path, write_json
-from ..tables import load_records, load_summaries, main_table, plot_main, table_metrics, to_markdown
+from ..tables import (
+    load_records,
+    load_summaries,
+    main_table,
+    plot_main,
+    table_metrics,
+    to_markdown,
+    versus_markdown,
+    versus_table,
+)
 from ..tracking import StageRun
 from . import _cli
 
@@ -17,7 +27,13 @@ from . import _cli
 def main(args, params):
     benchmarks = list(params["data"]["benchmarks"])
     records = load_records([s.rsplit(".", 1)[0] + ".jsonl" for s in args.summaries])
-    table = main_table(load_summaries(args.summaries), benchmarks, args.models, records)
+    summaries = load_summaries(args.summaries)
+    table = main_table(summaries, benchmarks, args.models, records)
+    versus = versus_table(summaries, records, benchmarks, [tuple(v.split(":", 1)) for v in args.versus])
+    with atomic_path(args.versus_out) as tmp:
+        versus.to_csv(tmp, index=False)
+    with atomic_path(args.versus_out.rsplit(".", 1)[0] + ".md") as tmp:
+        tmp.write_text(versus_markdown(versus))
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
     md = args.out.rsplit(".", 1)[0] + ".md"
@@ -28,7 +44,7 @@ def main(args, params):
         plot_main(table, benchmarks, tmp)
     print(to_markdown(table, benchmarks))
     run = StageRun("tables", params)
-    run.flush(artifacts=[args.out, md, args.metrics, args.figure])
+    run.flush(artifacts=[args.out, md, args.metrics, args.figure, args.versus_out])
 
 
 if __name__ == "__main__":
@@ -39,4 +55,6 @@ if __name__ == "__main__":
     p.add_argument("--out", required=True, help="main table csv")
     p.add_argument("--metrics", required=True, help="accuracies json (DVC metrics)")
     p.add_argument("--figure", required=True, help="bar chart png")
+    p.add_argument("--versus", nargs="*", default=[], help="model:other pairs to compare (a DAPO row:a baseline)")
+    p.add_argument("--versus-out", required=True, help="csv of the pairs' paired differences (.md beside it)")
     _cli.run(main, p)

@@ -64,10 +64,13 @@ def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
     lr, warmup_steps, weight_decay, max_grad_norm, adam_betas, seed, log_every.
     """
     from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    processes = PartialState().num_processes
+    # set up as the trainer's Accelerator will be (see training.is_main_process): a plain
+    # PartialState() would ignore ACCELERATE_USE_CPU and fix a CPU launch at one process
+    processes = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).num_processes
     if hp["batch_size"] % processes:
         raise InputError(f"dpo.batch_size {hp['batch_size']} is not a multiple of the {processes} processes")
     with tempfile.TemporaryDirectory(prefix="dpo-") as scratch:
@@ -77,13 +80,14 @@ def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
             learning_rate=hp["lr"], lr_scheduler_type="cosine", warmup_steps=hp["warmup_steps"],
             weight_decay=hp["weight_decay"], max_grad_norm=hp["max_grad_norm"],
             adam_beta1=hp["adam_betas"][0], adam_beta2=hp["adam_betas"][1], seed=hp["seed"],
-            logging_steps=hp["log_every"], dataloader_num_workers=0, precompute_ref_log_probs=True,
+            logging_steps=hp["log_every"], dataloader_num_workers=0, precompute_ref_log_probs=False,
             bf16=torch.cuda.is_available())  # TRL's default, bf16, has no CPU kernels to run on
         data = Dataset.from_dict({"prompt": prompts, "chosen": pairs["chosen"].tolist(),
                                   "rejected": pairs["rejected"].tolist()})
         log = _Log(on_log)
-        # the reference is pi_0 itself (TRL would reload it from the model's path); its log-probs are
-        # computed once before training, as it never changes
+        # the reference is pi_0 itself (TRL would reload it from the model's path). Its log-probs run
+        # with each batch: TRL's precompute_ref_log_probs failed under two CPU processes (the second
+        # looked for the first's temporary datasets cache file)
         trainer = DPOTrainer(model=model, ref_model=copy.deepcopy(model).eval(), args=args, train_dataset=data,
                              processing_class=tokenizer, callbacks=[log])
         start = time.time()

@@ -224,3 +224,20 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
              "evaluate/rft-seed1/countdown.jsonl", "evaluate/dpo-seed0/countdown.jsonl", "tables/main.csv"]
     differ = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert not differ, f"not byte-identical to the uninterrupted build: {differ}"
+
+
+def test_editing_a_module_a_stage_imports_reruns_its_rules(smoke_run):
+    """Runs last: it edits the build's copy of training.py (the optimiser of sft, critic, actor and
+    rft). A bare touch changes nothing for Snakemake; an edit reruns sft and everything after it."""
+    repo, _ = smoke_run
+    path = repo / "src" / "dapo" / "training.py"
+    path.touch()
+    touched = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n")
+    assert "Nothing to be done" in touched.stdout + touched.stderr
+    path.write_text(path.read_text() + "\n# an edit\n")
+    edited = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "-n")
+    out = edited.stdout + edited.stderr
+    assert "reason: Updated input files: src/dapo/training.py" in out
+    planned = {rule for rule, _ in started_jobs(out)} - {"all"}
+    assert planned == {"sft", "generate", "complete", "critic", "advantages", "actor", "rft", "dpo", "evaluate",
+                       "tables"}, planned  # every rule but data, which does not import training.py

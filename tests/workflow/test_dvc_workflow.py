@@ -29,7 +29,8 @@ ALL_STAGES = {"dag", "data", "sft", "evaluate-base", "tables",
 MUST_RERUN = {"actor-seed0-iter1", "actor-seed0-iter2", "generate-seed0-iter2", "complete-seed0-iter2",
               "advantages-seed0-iter2", "evaluate-dapo-iter1-seed0", "evaluate-dapo-iter2-seed0"}
 MAY_RERUN = {"critic-seed0-iter2", "tables"}
-EVALUATE_STAGES = {"evaluate-base", "evaluate-dapo-iter1-seed0", "evaluate-dapo-iter2-seed0"}
+EVALUATE_STAGES = {"evaluate-base", "evaluate-dapo-iter1-seed0", "evaluate-dapo-iter2-seed0", "evaluate-rft-seed0",
+                   "evaluate-dpo-seed0"}
 
 
 def ran(result) -> set[str]:
@@ -95,7 +96,7 @@ def test_repro_from_a_clean_checkout_runs_every_stage_and_builds_the_table(scena
     repo, steps = scenario
     assert ran(steps["repro"]) == ALL_STAGES
     table = pd.read_csv(repo / "results" / "smoke" / "tables" / "main.csv")
-    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2"]
+    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "rft", "dpo"]
 
 
 def test_second_repro_and_snakemake_have_nothing_to_do(scenario):

@@ -9,24 +9,14 @@ training curve <out>/curve.csv.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..dpo import preference_pairs, train_dpo
-from ..io import read_jsonl, read_parquet
-from ..models import load_policy, save_checkpoint
-from ..tasks import get_task
-from ..training import is_main_process
-from . import _chain, _cli
+from ..models import load_policy
+from . import _baseline, _chain, _cli
 
 
 def main(args, params):
     hp = params["dpo"]
-    task = get_task(params["data"]["task"])
-    problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
-    responses = read_parquet(args.responses, required=("prompt_id", "response", "finished", "correct"))
-    unknown = set(responses["prompt_id"]) - set(problems)
-    if unknown:
-        raise _cli.InputError(f"dpo: {args.responses} has prompt ids not in {args.data}, e.g. {min(unknown)!r}")
+    task, problems, responses = _baseline.read_inputs("dpo", args, params)
     pairs = preference_pairs(responses)
     model, tok = load_policy(args.policy)
     run = _chain.start_run("dpo", params, args)
@@ -38,19 +28,11 @@ def main(args, params):
         prompts = [task.render_prompt(problems[p]) for p in pairs["prompt_id"]]
         summary = train_dpo(model, tok, prompts, pairs, {**hp, "seed": _chain.chain_seed(args, 6)},
                             on_log=curve.log)
-    if not is_main_process():  # under accelerate launch, one process writes and logs
-        return
     summary.update({"dpo/pairs": len(pairs), "dpo/prompts": int(pairs["prompt_id"].nunique())})
-    out = Path(args.out)
-    save_checkpoint(model, tok, out / "model")
-    _chain.finish(run, out, summary, curve)
+    _baseline.finish(run, curve, model, tok, args, summary)
 
 
 if __name__ == "__main__":
     p = _cli.parser(__doc__)
-    _chain.add_chain_args(p)
-    p.add_argument("--policy", required=True, help="checkpoint of pi_0 (start and reference)")
-    p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
-    p.add_argument("--responses", required=True, help="responses.parquet of the generate stage")
-    p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
+    _baseline.add_args(p)
     _cli.run(main, p)

@@ -1,0 +1,42 @@
+"""What the outcome-level baseline stages (rft, dpo) share: their arguments, their inputs (the rl
+prompts and one chain's generate responses), and their ending."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..io import read_jsonl, read_parquet
+from ..models import save_checkpoint
+from ..tasks import Task, get_task
+from ..training import is_main_process
+from . import _chain, _cli
+
+
+def add_args(p) -> None:
+    _chain.add_chain_args(p)
+    p.add_argument("--policy", required=True, help="checkpoint of pi_0 (start, and reference where there is one)")
+    p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
+    p.add_argument("--responses", required=True, help="responses.parquet of the generate stage")
+    p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
+
+
+def read_inputs(stage: str, args, params) -> tuple[Task, dict[str, dict], Any]:
+    """The task, the rl problems by id, and the responses table, whose prompts must all be among them."""
+    task = get_task(params["data"]["task"])
+    problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
+    responses = read_parquet(args.responses, required=("prompt_id", "response", "finished", "correct"))
+    unknown = set(responses["prompt_id"]) - set(problems)
+    if unknown:
+        raise _cli.InputError(f"{stage}: {args.responses} has prompt ids not in {args.data}, e.g. {min(unknown)!r}")
+    return task, problems, responses
+
+
+def finish(run, curve: _cli.Curve, model, tokenizer, args, metrics: dict[str, Any]) -> None:
+    """Write the trained policy, metrics and curve from the main process (under accelerate launch
+    the others return)."""
+    if not is_main_process():
+        return
+    out = Path(args.out)
+    save_checkpoint(model, tokenizer, out / "model")
+    _chain.finish(run, out, metrics, curve)

@@ -150,7 +150,7 @@ def test_exp_show_lists_the_ablation_beside_its_baseline(scenario):
         return data["metrics"]["results/smoke/tables/metrics.json"]["data"]
 
     assert beta(exp) == 0.02 and beta(baseline["data"]) == 0.01
-    assert set(table(exp)) == set(table(baseline["data"])) == {"base", "dapo-iter1", "dapo-iter2"}
+    assert set(table(exp)) == set(table(baseline["data"])) == {"base", "dapo-iter1", "dapo-iter2", "rft", "dpo"}
     assert table(exp)["base"] == table(baseline["data"])["base"]  # the base policy did not rerun
 
 

@@ -17,6 +17,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
 from .io import InputError
+from .training import process_state
 
 
 def preference_pairs(responses: pd.DataFrame) -> pd.DataFrame:
@@ -63,14 +64,10 @@ def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
     hp: beta, steps, batch_size (the global batch: each of N processes takes batch_size / N),
     lr, warmup_steps, weight_decay, max_grad_norm, adam_betas, seed, log_every.
     """
-    from accelerate import PartialState
-    from accelerate.utils import parse_flag_from_env
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    # set up as the trainer's Accelerator will be (see training.is_main_process): a plain
-    # PartialState() would ignore ACCELERATE_USE_CPU and fix a CPU launch at one process
-    processes = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).num_processes
+    processes = process_state().num_processes
     if hp["batch_size"] % processes:
         raise InputError(f"dpo.batch_size {hp['batch_size']} is not a multiple of the {processes} processes")
     with tempfile.TemporaryDirectory(prefix="dpo-") as scratch:

@@ -23,11 +23,16 @@ from transformers import (
 )
 
 
+def process_state() -> PartialState:
+    """The processes of this run (one in a plain run), set up as an Accelerator will set them up."""
+    # AcceleratorState reads ACCELERATE_USE_CPU, PartialState does not; set it the same way here so
+    # that a call made before or after the first Accelerator sees the same processes
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
+
+
 def is_main_process() -> bool:
     """True in a plain run and in the rank-0 process of `accelerate launch`: the one that writes."""
-    # AcceleratorState reads ACCELERATE_USE_CPU, PartialState does not; set it the same way here so
-    # that this call, made before or after the first Accelerator, sees the same processes
-    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).is_main_process
+    return process_state().is_main_process
 
 
 class Optimiser:

@@ -1,10 +1,25 @@
-"""Running the workflow in a throw-away copy of the repository."""
+"""Running the workflow, or single stages, in throw-away directories."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pandas as pd
+import torch
+import yaml
+
+from conftest import TINY_LLAMA
+from dapo.models import (
+    build_char_tokenizer,
+    build_policy,
+    load_critic,
+    load_policy,
+    save_checkpoint,
+)
+from dapo.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -74,3 +89,67 @@ def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.Completed
 
 def dvc(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return run(cwd, str(BIN / "dvc"), *args, timeout=timeout)
+
+
+def training_workspace(d: Path) -> Path:
+    """Inputs for every training stage in `d`: smoke params with more logged steps and batches that
+    do not split evenly over two processes, a tiny checkpoint, 24 problems, MC-labelled states, an
+    advantages table and generate-stage responses (tests/test_multiprocess.py, tests/test_gpu.py)."""
+    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
+    params["sft"].update(steps=8, log_every=1, batch_size=15)
+    params["critic"].update(epochs=2, log_every=1, batch_size=7)
+    params["actor"].update(epochs=2, log_every=1, states_per_batch=3)
+    params["rft"].update(steps=8, log_every=1, batch_size=5)
+    params["dpo"].update(steps=4, log_every=1, batch_size=4)
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    tok = build_char_tokenizer()
+    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d / "ckpt")
+    task = get_task("countdown")
+    problems = task.make_problems(params["data"]["train"], size=24, seed=0)
+    (d / "problems.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    states, advantages, responses = [], [], []
+    for k, p in enumerate(problems[:12]):
+        lines = task.write_solution(p).splitlines(keepends=True)
+        responses += [{"prompt_id": p["id"], "sample": 0, "response": "".join(lines), "finished": True, "correct": True},
+                      {"prompt_id": p["id"], "sample": 1, "response": "1 + 1 = 2\nA: 2", "finished": True,
+                       "correct": False}]
+        states += [{"prompt_id": p["id"], "prefix": "".join(lines[:j]), "mc_value": ((7 * k + 3 * j) % 9) / 8}
+                   for j in range(len(lines))]
+        for a, (action, eos) in enumerate([(lines[0], False), ("1 + 1 = 2\n", False), (lines[-1], True)]):
+            advantages.append({"state_id": k, "state": task.render_prompt(p), "action": action, "eos": eos,
+                               "count": 1 + a % 2, "advantage": (0.3, -0.2, 0.1)[a], "ref_logp": -20.0 - a})
+    pd.DataFrame(states).to_parquet(d / "states.parquet")
+    pd.DataFrame(advantages).to_parquet(d / "advantages.parquet")
+    pd.DataFrame(responses).to_parquet(d / "responses.parquet")
+    return d
+
+
+def stage_args(ws: Path, stage: str, out: str) -> list[str]:
+    common = ["--params", str(ws / "params.yaml")]
+    chain = ["--seed", "0", "--iteration", "1"]
+    return {
+        "sft": common + ["--data", str(ws / "problems.jsonl"), "--out", f"{out}/model",
+                         "--metrics", f"{out}/metrics.json", "--curve", f"{out}/curve.csv"],
+        "critic": common + chain + ["--init", str(ws / "ckpt"), "--data", str(ws / "problems.jsonl"),
+                                    "--states", str(ws / "states.parquet"), "--out", out],
+        "actor": common + chain + ["--policy", str(ws / "ckpt"), "--advantages", str(ws / "advantages.parquet"),
+                                   "--out", out],
+        "rft": common + chain + ["--policy", str(ws / "ckpt"), "--data", str(ws / "problems.jsonl"),
+                                 "--responses", str(ws / "responses.parquet"), "--out", out],
+        "dpo": common + chain + ["--policy", str(ws / "ckpt"), "--data", str(ws / "problems.jsonl"),
+                                 "--responses", str(ws / "responses.parquet"), "--out", out],
+    }[stage]
+
+
+def assert_same_training(a: Path, b: Path, stage: str, rtol: float, atol: float = 1e-6) -> None:
+    """Two runs of a training stage logged the same loss curve (8 rows, and one that moved) and
+    saved the same weights, to `rtol`."""
+    curve_a, curve_b = pd.read_csv(a / "curve.csv"), pd.read_csv(b / "curve.csv")
+    assert list(curve_a.columns) == list(curve_b.columns) and len(curve_a) == 8
+    pd.testing.assert_frame_equal(curve_a, curve_b, rtol=rtol, check_exact=False)
+    assert curve_a.iloc[-1, 1] != curve_a.iloc[0, 1]  # the curve moved, so equal curves mean equal training
+    load = load_critic if stage == "critic" else load_policy
+    wa, wb = load(a / "model")[0].state_dict(), load(b / "model")[0].state_dict()
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        torch.testing.assert_close(wa[name], wb[name], rtol=rtol, atol=atol, msg=name)

@@ -92,6 +92,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     bar.close()
     model.eval()
     return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start, "actor/processes": optim.processes,
+            "actor/sharded": int(optim.sharded),
             "actor/first_loss": first["actor/loss"] if first else float("nan")}
 
 

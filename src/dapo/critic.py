@@ -114,4 +114,5 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
                 recent = []
     bar.close()
     model.eval()
-    return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start, "critic/processes": optim.processes}
+    return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start, "critic/processes": optim.processes,
+            "critic/sharded": int(optim.sharded)}

@@ -7,6 +7,7 @@ and the same loader serves a from-scratch model, a tiny random test model and a 
 
 from __future__ import annotations
 
+import os
 import string
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,20 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
     return tok
 
 
+def default_device() -> torch.device:
+    """Where a loaded model runs: this process's GPU when one is visible (`accelerate launch` sets
+    LOCAL_RANK), else the CPU, also under ACCELERATE_USE_CPU. CUDA_VISIBLE_DEVICES= keeps a GPU
+    machine on the CPU, where the samples are byte-identical to this project's CPU builds."""
+    use_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    if torch.cuda.is_available() and not use_cpu:
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
 def load_policy(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)
-    model = _from_pretrained(AutoModelForCausalLM, path, dtype=dtype)
+    model = _from_pretrained(AutoModelForCausalLM, path, dtype=dtype).to(default_device())
     model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 
@@ -89,7 +100,7 @@ def load_critic(path: str | Path, dtype: torch.dtype = torch.float32,
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)
     torch.manual_seed(seed)
-    model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1, dtype=dtype)
+    model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1, dtype=dtype).to(default_device())
     model.config.pad_token_id = tok.pad_token_id
     return model, tok
 

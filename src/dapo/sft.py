@@ -95,5 +95,5 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
     elapsed = time.time() - start
     model.eval()
     return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": tokens / elapsed,
-            f"{name}/final_loss": mean, f"{name}/processes": optim.processes,
+            f"{name}/final_loss": mean, f"{name}/processes": optim.processes, f"{name}/sharded": int(optim.sharded),
             f"{name}/final_perplexity": math.exp(mean)}

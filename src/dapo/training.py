@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import torch
 from accelerate import Accelerator, PartialState
-from accelerate.utils import parse_flag_from_env
+from accelerate.utils import DistributedType, parse_flag_from_env
 from transformers import (
     PreTrainedModel,
     get_constant_schedule_with_warmup,
@@ -33,6 +33,40 @@ def process_state() -> PartialState:
 def is_main_process() -> bool:
     """True in a plain run and in the rank-0 process of `accelerate launch`: the one that writes."""
     return process_state().is_main_process
+
+
+def trained_model(model: PreTrainedModel) -> PreTrainedModel | None:
+    """The model a loop trained, whole, as a plain module on the main process; None elsewhere.
+
+    Every process must call it. Under DDP (or one process) the model passed to the loop holds the
+    trained weights and is returned as is. Under FSDP (version 2, which shards the module in place)
+    each process holds a shard and forward passes are collective, so the full weights are gathered
+    onto the main process and loaded into a fresh module of the same class, which evaluates and
+    saves like any other.
+    """
+    state = process_state()
+    if state.distributed_type != DistributedType.FSDP:
+        return model if state.is_main_process else None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    from torch.distributed.fsdp import FSDPModule
+
+    if not isinstance(model, FSDPModule):
+        raise TypeError("trained_model: FSDP runs need fsdp_version: 2 in the accelerate config "
+                        "(version 1 wraps the module instead of sharding it in place)")
+    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if not state.is_main_process:
+        return None
+    cls = next(c for c in type(model).__mro__ if not issubclass(c, FSDPModule))
+    plain = cls(model.config)
+    loaded = plain.load_state_dict(full, strict=False)
+    plain.tie_weights()  # a tied output matrix may be gathered once, under the embedding's name
+    own = plain.state_dict()
+    shared = {own[k].data_ptr() for k in full if k in own}
+    lost = [k for k in loaded.missing_keys if own[k].data_ptr() not in shared]
+    if loaded.unexpected_keys or lost:
+        raise RuntimeError(f"trained_model: gathered weights do not fit {cls.__name__} "
+                           f"(missing {lost[:3]}, unexpected {loaded.unexpected_keys[:3]})")
+    return plain.to(state.device).eval()
 
 
 class Optimiser:
@@ -69,6 +103,11 @@ class Optimiser:
     @property
     def is_main_process(self) -> bool:
         return self.accelerator.is_main_process
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the weights are sharded over the processes (FSDP) rather than replicated."""
+        return self.accelerator.distributed_type == DistributedType.FSDP
 
     def shard(self, rows: Sequence, weights: Sequence[float] | None = None) -> tuple[list, float]:
         """This process's rows of a global batch, and their share of the batch's total weight.
@@ -108,6 +147,8 @@ class Optimiser:
             raise FloatingPointError(f"{self.name}: non-finite loss {total} at step {self.steps + 1}")
         self.accelerator.backward(loss if world == 1 else loss * (share * world))
         grad_norm = self.accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        if hasattr(grad_norm, "full_tensor"):  # FSDP2 returns the norm as a replicated DTensor
+            grad_norm = grad_norm.full_tensor()
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)

@@ -9,7 +9,7 @@ from typing import Any
 from ..io import read_jsonl, read_parquet
 from ..models import save_checkpoint
 from ..tasks import Task, get_task
-from ..training import is_main_process
+from ..training import trained_model
 from . import _chain, _cli
 
 
@@ -34,8 +34,9 @@ def read_inputs(stage: str, args, params) -> tuple[Task, dict[str, dict], Any]:
 
 def finish(run, curve: _cli.Curve, model, tokenizer, args, metrics: dict[str, Any]) -> None:
     """Write the trained policy, metrics and curve from the main process (under accelerate launch
-    the others return)."""
-    if not is_main_process():
+    the others return, after handing over their shards under FSDP)."""
+    model = trained_model(model)
+    if model is None:
         return
     out = Path(args.out)
     save_checkpoint(model, tokenizer, out / "model")

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..actor import fit_stats, train_actor
 from ..io import read_parquet
 from ..models import load_policy, save_checkpoint
-from ..training import is_main_process
+from ..training import trained_model
 from . import _chain, _cli
 
 
@@ -30,7 +30,8 @@ def main(args, params):
     print(f"actor: {len(data)} (state, action) pairs over {data['state_id'].nunique()} states, beta {hp['beta']}")
     summary = train_actor(model, tok, data, {**hp, "seed": _chain.chain_seed(args, 4)},
                           on_log=curve.log)
-    if not is_main_process():  # under accelerate launch, one process evaluates, writes and logs
+    model = trained_model(model)
+    if model is None:  # under accelerate launch, one process evaluates, writes and logs
         return
     final = fit_stats(model, tok, data, hp["beta"], hp["batch_size"], hp["target_floor"])
     metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}

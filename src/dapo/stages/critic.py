@@ -15,7 +15,7 @@ from ..critic import critic_quality, predict_values, split_by_prompt, train_crit
 from ..io import read_jsonl, read_parquet
 from ..models import load_critic, save_checkpoint
 from ..tasks import get_task
-from ..training import is_main_process
+from ..training import trained_model
 from . import _chain, _cli
 
 
@@ -39,7 +39,8 @@ def main(args, params):
     summary = train_critic(model, tok, [texts[i] for i in train], labels[train],
                            {**hp, "seed": _chain.chain_seed(args, 3)},
                            on_log=curve.log)
-    if not is_main_process():  # under accelerate launch, one process evaluates, writes and logs
+    model = trained_model(model)
+    if model is None:  # under accelerate launch, one process evaluates, writes and logs
         return
     metrics = dict(summary)
     if held_texts:

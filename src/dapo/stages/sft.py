@@ -12,7 +12,7 @@ from ..models import build_char_tokenizer, build_policy, save_checkpoint
 from ..sft import demonstration, sft_example, train_sft
 from ..tasks import get_task
 from ..tracking import StageRun
-from ..training import is_main_process
+from ..training import trained_model
 from . import _cli
 
 
@@ -32,7 +32,8 @@ def main(args, params):
     print(f"sft: {n_params:,} parameters, {len(examples)} examples, {params['sft']['steps']} steps")
     curve = _cli.Curve(run)
     summary = train_sft(model, examples, tokenizer.pad_token_id, params["sft"], on_log=curve.log)
-    if not is_main_process():  # under accelerate launch, one process writes and logs
+    model = trained_model(model)
+    if model is None:  # under accelerate launch, one process writes and logs
         return
     summary["sft/parameters"] = n_params
     save_checkpoint(model, tokenizer, args.out)

@@ -88,3 +88,11 @@ class Task(ABC):
         if steps[-1]:
             out.append(steps[-1])
         return out
+
+
+def reasoning_gym():
+    """reasoning_gym, imported on first use: importing it costs about half a second, and the
+    training stages, which never draw or grade a problem, would pay it at every start."""
+    import reasoning_gym
+
+    return reasoning_gym

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import reasoning_gym
-
-from .base import Task, final_integer_answer
+from .base import Task, final_integer_answer, reasoning_gym
 
 
 class ChainSum(Task):
@@ -28,7 +26,7 @@ class ChainSum(Task):
     config_keys = frozenset({"min_terms", "max_terms", "min_digits", "max_digits", "allow_negation"})
 
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
-        ds = reasoning_gym.create_dataset(self.name, **config, seed=seed, size=size)
+        ds = reasoning_gym().create_dataset(self.name, **config, seed=seed, size=size)
         return [
             {
                 "id": f"{self.name}-{seed}-{i}",
@@ -91,7 +89,7 @@ def _scorer(problem: dict):
     meta = problem["entry"]["metadata"]
     key = (meta["source_dataset"],)
     if key not in _SCORERS:
-        _SCORERS[key] = reasoning_gym.create_dataset(meta["source_dataset"], size=1, seed=0)
+        _SCORERS[key] = reasoning_gym().create_dataset(meta["source_dataset"], size=1, seed=0)
     return _SCORERS[key]
 
 

@@ -25,9 +25,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import reasoning_gym
-
-from .base import Task, final_integer_answer
+from .base import Task, final_integer_answer, reasoning_gym
 
 _STEP = re.compile(r"(-?\d+) ([+*-]) (-?\d+) = (-?\d+)")
 OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
@@ -41,7 +39,7 @@ class Countdown(Task):
 
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
         config = {**config, "operators": tuple(config["operators"])}
-        ds = reasoning_gym.create_dataset(self.name, **config, seed=seed, size=size)
+        ds = reasoning_gym().create_dataset(self.name, **config, seed=seed, size=size)
         problems = []
         for i, entry in enumerate(ds):
             meta = entry["metadata"]
@@ -217,5 +215,5 @@ def _scorer():
     """reasoning-gym scores through a dataset object; one serves every problem."""
     global _SCORER
     if _SCORER is None:
-        _SCORER = reasoning_gym.create_dataset("countdown", size=1, seed=0)
+        _SCORER = reasoning_gym().create_dataset("countdown", size=1, seed=0)
     return _SCORER

@@ -39,11 +39,19 @@ if "dpo" in config:
     include: "workflow/rules/dpo.smk"
 
 
+# the paper target (results/tables/paper.md): the ablations of the paper's Tables 4-6
+if "paper" in config:
+
+    include: "workflow/rules/paper.smk"
+
+
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/tracking.smk"
 
 
 rule all:
     input:
         rules.tables.output,
+        rules.paper.output if "paper" in config else [],
     default_target: True

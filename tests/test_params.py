@@ -4,7 +4,15 @@ import pytest
 import yaml
 
 from dapo.io import InputError
-from dapo.params import PARAMS_DIR, flatten, load_params, load_schema, results_root, validate_params
+from dapo.params import (
+    PARAMS_DIR,
+    flatten,
+    load_params,
+    load_schema,
+    override,
+    results_root,
+    validate_params,
+)
 from helpers import snakemake, workflow_copy
 
 EXPERIMENTS = sorted(PARAMS_DIR.glob("*.yaml"))
@@ -16,7 +24,7 @@ def test_every_shipped_experiment_is_valid(path):
     assert params["experiment"] == path.stem
     stages = {"experiment", "iterations", "seeds", "data", "model", "sft", "generate", "complete", "critic",
               "advantages", "actor", "evaluate"}
-    assert stages <= set(params) <= stages | {"rft", "dpo"}  # a baseline's section is optional
+    assert stages <= set(params) <= stages | {"rft", "dpo", "paper"}  # baselines and the paper target are optional
 
 
 def test_every_schema_key_is_documented():
@@ -103,3 +111,16 @@ def test_snakemake_stops_on_a_bad_experiment_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "'lrr' was unexpected" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_set_overrides_one_key_and_validates_it():
+    params = load_params(PARAMS_DIR / "smoke.yaml")
+    changed = override(params, ["actor.beta=0.1", "complete.N=2"])
+    assert (changed["actor"]["beta"], changed["complete"]["N"]) == (0.1, 2)
+    assert params["actor"]["beta"] == 0.01 and changed["experiment"] == "smoke"  # the loaded params are untouched
+    with pytest.raises(InputError, match="unknown params key 'actor.betta'"):
+        override(params, ["actor.betta=0.1"])
+    with pytest.raises(InputError, match="invalid params at complete.N"):
+        override(params, ["complete.N=0"])
+    with pytest.raises(InputError, match="expected section.key=value"):
+        override(params, ["actor.beta"])

@@ -3,12 +3,15 @@ import json
 import pytest
 
 from dapo.tables import (
+    ablation_table,
+    comparison_line,
     load_records,
     load_summaries,
     main_table,
     plot_main,
     table_metrics,
     to_markdown,
+    verdict,
     versus_markdown,
     versus_table,
 )
@@ -85,3 +88,23 @@ def test_versus_pairs_two_methods_seed_by_seed(tmp_path):
     assert row["greedy_delta"] == pytest.approx(12.5) and row["sampled_delta"] == pytest.approx(-12.5)
     assert row["greedy_lo"] <= row["greedy_delta"] <= row["greedy_hi"]
     assert "| dapo-iter1 | rft | a | +12.5 [" in versus_markdown(table)
+
+
+def test_ablation_table_and_verdicts(tmp_path):
+    """base 1 0 0 0; beta 0.1 (the main row dapo-iter1) 1 1 1 1 on both seeds; beta 0.01 1 0 0 0
+    on both seeds. dapo-iter1 − dapo-beta0.01: 0 1 1 1 per seed -> +75 points, every bootstrap
+    resample >= +50 (the CI lies above 0): holds; the other way round it is reversed; a row
+    against itself is 0 [0, 0]: not resolved."""
+    paths = [write(tmp_path, "base", "a", [1, 0, 0, 0], [1, 0, 0, 0])]
+    for seed in (0, 1):
+        paths += [write(tmp_path, f"dapo-iter1-seed{seed}", "a", [1, 1, 1, 1], [2, 2, 2, 2]),
+                  write(tmp_path, f"dapo-beta0.01-seed{seed}", "a", [1, 0, 0, 0], [1, 0, 0, 0])]
+    df, records = load_summaries(paths), load_records([p.with_suffix(".jsonl") for p in paths])
+    table = ablation_table(df, records, ["a"], "beta", [("0.01", "dapo-beta0.01"), ("0.1", "dapo-iter1")])
+    assert table[["model", "beta"]].values.tolist() == [["base", ""], ["dapo-beta0.01", "0.01"], ["dapo-iter1", "0.1"]]
+    assert table["a"].tolist() == [25.0, 25.0, 100.0] and table["a_delta"].tolist()[1:] == [0.0, 75.0]
+    line, v = comparison_line(records, df, "dapo-iter1", "dapo-beta0.01", "a")
+    assert v == "holds" and line.startswith("dapo-iter1 − dapo-beta0.01 on a: +75.0 points [")
+    assert comparison_line(records, df, "dapo-beta0.01", "dapo-iter1", "a")[1] == "reversed"
+    assert comparison_line(records, df, "dapo-iter1", "dapo-iter1", "a")[1] == "not resolved"
+    assert verdict({"greedy_lo": -0.1, "greedy_hi": 3.0}) == "not resolved"

@@ -1,7 +1,10 @@
+import json
+import time
+
 import mlflow
 import pytest
 
-from dapo.tracking import StageRun
+from dapo.tracking import PIPELINE_RUN, StageRun, end_pipeline_run, start_pipeline_run
 
 
 def test_stage_run_records_params_tags_and_step_metrics(tmp_path, monkeypatch):
@@ -52,3 +55,36 @@ def test_a_locked_store_warns_and_returns_none(tmp_path, monkeypatch):
     finally:
         lock.execute("ROLLBACK")
         lock.close()
+
+
+def test_stage_runs_nest_under_the_pipeline_run(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv(PIPELINE_RUN, raising=False)
+    params = {"experiment": "unit", "actor": {"beta": 0.1}}
+    started = time.time()
+    parent = start_pipeline_run(params)
+    client = mlflow.MlflowClient(uri)
+    assert client.get_run(parent).info.status == "RUNNING"
+    monkeypatch.setenv(PIPELINE_RUN, parent)
+    child = StageRun("actor", params).flush()
+    (tmp_path / "metrics.json").write_text(json.dumps({"base": {"countdown": 11.2, "countdown_delta": None},
+                                                       "dapo-iter1": {"countdown": 17.9}}))
+    end_pipeline_run(parent, tmp_path / "metrics.json", started, "FINISHED")
+    got = client.get_run(parent)
+    assert got.info.status == "FINISHED" and got.data.params == {"actor.beta": "0.1"}
+    assert got.data.tags["stage"] == "pipeline" and "mlflow.parentRunId" not in got.data.tags
+    assert got.data.metrics == {"base/countdown": 11.2, "dapo-iter1/countdown": 17.9}
+    assert client.get_run(child).data.tags["mlflow.parentRunId"] == parent
+
+
+def test_a_failed_pipeline_run_logs_no_stale_table(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    (tmp_path / "metrics.json").write_text(json.dumps({"base": {"countdown": 11.2}}))  # from an earlier build
+    started = time.time() + 1
+    for status in ("FINISHED", "FAILED"):
+        parent = start_pipeline_run({"experiment": "unit"})
+        end_pipeline_run(parent, tmp_path / "metrics.json", started, status)
+        got = mlflow.MlflowClient(uri).get_run(parent)
+        assert got.info.status == status and got.data.metrics == {}

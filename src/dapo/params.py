@@ -7,6 +7,7 @@ every stage validates the same file again before it touches anything.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,29 @@ def load_params(path: str | Path) -> dict:
     params = validate_params(params, str(path))
     params["experiment"] = path.stem
     return params
+
+
+def override(params: dict, assignments: list[str]) -> dict:
+    """`params` with `section.key=value` settings applied (each value read as YAML) and validated
+    again: how the workflow runs a stage at an ablated value (`--set actor.beta=0.01`). A key the
+    params do not have is an error, never a new setting."""
+    out = copy.deepcopy(params)
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        if not sep:
+            raise InputError(f"--set {assignment!r}: expected section.key=value")
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or last not in node or key == "experiment":
+            raise InputError(f"--set {assignment!r}: unknown params key {key!r}")
+        node[last] = yaml.safe_load(raw)
+    experiment = out.pop("experiment", None)
+    out = validate_params(out, f"params with --set {' '.join(assignments)}")
+    if experiment is not None:
+        out["experiment"] = experiment
+    return out
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, Any]:

@@ -198,3 +198,31 @@ def plot_main(table: pd.DataFrame, benchmarks: list[str], path: str | Path) -> N
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def ablation_table(df: pd.DataFrame, records: dict[tuple[str, int, str], pd.DataFrame], benchmarks: list[str],
+                   key: str, rows: list[tuple[str, str]]) -> pd.DataFrame:
+    """One of the paper's ablation tables: `main_table` over the base and the models of `rows`
+    ((setting, model) pairs, e.g. ("0.01", "dapo-beta0.01")), with the setting in column `key`
+    (empty for the base) and each difference taken from the base."""
+    table = main_table(df, benchmarks, ["base"] + [m for _, m in rows], records)
+    table.insert(1, key, [""] + [s for s, _ in rows])
+    return table
+
+
+def verdict(delta: dict[str, float], col: str = "greedy") -> str:
+    """`holds` when the paired 95 % CI of a difference lies above 0, `reversed` below 0, else
+    `not resolved` (the CI includes 0)."""
+    lo, hi = delta[f"{col}_lo"], delta[f"{col}_hi"]
+    return "holds" if lo > 0 else "reversed" if hi < 0 else "not resolved"
+
+
+def comparison_line(records: dict[tuple[str, int, str], pd.DataFrame], df: pd.DataFrame, model: str, other: str,
+                    benchmark: str) -> tuple[str, str]:
+    """`model − other` on `benchmark`, greedy, paired over problems and matched seeds, as a markdown
+    line, and its verdict (the claim being that `model` is better)."""
+    samples = df.groupby("model")["samples"].min().to_dict()
+    d = paired_deltas(records, model, other, benchmark, samples)
+    line = (f"{model} − {other} on {benchmark}: {d['greedy_delta']:+.1f} points "
+            f"[{d['greedy_lo']:+.1f}, {d['greedy_hi']:+.1f}]")
+    return line, verdict(d)

@@ -1,9 +1,12 @@
 """MLflow logging of stage runs. MLflow records; it never decides what reruns.
 
-One MLflow experiment per params experiment (`dapo-<experiment>`), one run per stage job, tagged with stage,
-experiment and git commit; a job run by `dvc exp run` is also tagged with the DVC experiment's name and
-baseline commit (`dvc_exp`, `dvc_baseline`), so the UI can set an ablation beside its baseline. Metrics are buffered and sent once the stage's outputs are on disk, and any
-tracking failure is reported as a warning: it can never lose a stage's outputs.
+One MLflow experiment per params experiment (`dapo-<experiment>`), one run per stage job, tagged
+with stage, experiment and git commit; a job run by `dvc exp run` is also tagged with the DVC
+experiment's name and baseline commit (`dvc_exp`, `dvc_baseline`), so the UI can set an ablation
+beside its baseline. A Snakemake invocation that runs jobs also opens a parent run (stage
+`pipeline`) holding the experiment's params and, once the table is built, its metrics; the
+invocation's stage runs nest under it. Metrics are buffered and sent once the stage's outputs are
+on disk, and any tracking failure is reported as a warning: it can never lose a stage's outputs.
 
 Store: `MLFLOW_TRACKING_URI` if set, else a sqlite file `mlflow.db` at the repository root.
 `python -m dapo.tracking ui` serves the UI in its own process group and stops the whole group on
@@ -12,6 +15,7 @@ Ctrl-C (plain `mlflow ui` leaves worker processes behind).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from .params import ROOT, flatten
+
+# The parent run of the workflow invocation a stage job belongs to (set by workflow/rules/tracking.smk).
+PIPELINE_RUN = "DAPO_PIPELINE_RUN"
 
 
 def tracking_uri() -> str:
@@ -58,6 +65,8 @@ class StageRun:
         self.params = flatten({k: v for k, v in params.items() if k != "experiment"})
         self.tags = {"stage": stage, "experiment": self.experiment, "git_commit": git_commit(),
                      **dvc_experiment_tags(), **{k: str(v) for k, v in tags.items()}}
+        if os.environ.get(PIPELINE_RUN) and stage != "pipeline":
+            self.tags["mlflow.parentRunId"] = os.environ[PIPELINE_RUN]  # how the UI nests runs
         self.metrics: list[tuple[str, float, int]] = []
         self.started = time.time()
 
@@ -66,6 +75,10 @@ class StageRun:
 
     def flush(self, artifacts: list[str | Path] = ()) -> str | None:
         """Send params, tags, metrics and artifacts; returns the run id, or None if tracking failed."""
+        return self._send(artifacts, "FINISHED")
+
+    def _send(self, artifacts: list[str | Path], status: str | None) -> str | None:
+        """Create the run and log everything; end it with `status` (None leaves it running)."""
         try:
             import mlflow
             from mlflow.entities import Metric, Param, RunTag
@@ -88,12 +101,48 @@ class StageRun:
                 client.log_batch(rid, params=params[i:i + 90])
             for path in artifacts:
                 client.log_artifact(rid, str(path))
-            client.set_terminated(rid, "FINISHED")
+            if status:
+                client.set_terminated(rid, status)
             return rid
         except Exception as e:  # noqa: BLE001 - outputs are already written; tracking is a view
             warnings.warn(f"MLflow tracking failed for stage {self.stage!r} ({type(e).__name__}: {e}); "
                           "the stage's outputs are written and valid", stacklevel=2)
             return None
+
+
+def table_metrics(table: dict[str, dict[str, float | None]]) -> dict[str, float]:
+    """The main table's numbers ({model: {name: value}}, results/tables/metrics.json) as MLflow
+    metrics named `<model>/<name>`; empty cells are left out."""
+    return {f"{model}/{name}": float(v) for model, row in table.items() for name, v in row.items() if v is not None}
+
+
+def start_pipeline_run(params: dict[str, Any]) -> str | None:
+    """Open the parent run of one workflow invocation (stage `pipeline`, the experiment's params),
+    left running; returns its id, or None with a warning. The workflow exports the id as
+    DAPO_PIPELINE_RUN, so every stage run of the invocation nests under it."""
+    return StageRun("pipeline", params)._send([], status=None)
+
+
+def end_pipeline_run(run_id: str | None, metrics_file: str | Path, started: float, status: str) -> None:
+    """End the parent run with `status`; on success log the table's metrics (`table_metrics`) if
+    this invocation wrote them (the file is newer than `started`)."""
+    if not run_id:
+        return
+    try:
+        import mlflow
+        from mlflow.entities import Metric
+
+        mlflow.set_tracking_uri(tracking_uri())
+        client = mlflow.MlflowClient()
+        path = Path(metrics_file)
+        if status == "FINISHED" and path.is_file() and path.stat().st_mtime >= started:
+            now = int(time.time() * 1000)
+            metrics = [Metric(k, v, now, 0) for k, v in table_metrics(json.loads(path.read_text())).items()]
+            for i in range(0, len(metrics), 900):
+                client.log_batch(run_id, metrics=metrics[i:i + 900])
+        client.set_terminated(run_id, status)
+    except Exception as e:  # noqa: BLE001 - the workflow's outputs are written; tracking is a view
+        warnings.warn(f"MLflow tracking failed for the pipeline run ({type(e).__name__}: {e})", stacklevel=2)
 
 
 def serve_ui(port: int = 5000) -> int:

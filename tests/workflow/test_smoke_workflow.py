@@ -4,8 +4,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -123,10 +125,60 @@ def test_every_stage_is_in_mlflow(smoke_run):
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"])
     assert runs["tags.stage"].value_counts().to_dict() == {
         "evaluate": 9, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
-        "rft": 2, "dpo": 2, "data": 1, "sft": 1, "tables": 1}
+        "rft": 2, "dpo": 2, "data": 1, "sft": 1, "tables": 1, "pipeline": 1}
     chain = runs[runs["tags.stage"] == "actor"]
     assert sorted(zip(chain["tags.seed"], chain["tags.iteration"])) == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2")]
     assert set(runs["status"]) == {"FINISHED"}
+    # the invocation's parent run: every stage run nests under it
+    parent = runs[runs["tags.stage"] == "pipeline"].iloc[0]
+    stages = runs[runs["tags.stage"] != "pipeline"]
+    assert (stages["tags.mlflow.parentRunId"] == parent["run_id"]).all()
+    assert parent["params.actor.beta"] == str(stages.iloc[0]["params.actor.beta"])
+
+
+def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
+    """What the MLflow UI shows, read through a tracking server's REST API: the parent run holds
+    the experiment's params and the table's metrics, and its children are the stage runs."""
+    repo, out = smoke_run
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{repo / 'mlflow.db'}",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              cwd=repo, env=toolchain_env(repo), start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+
+    def call(path, body=None):
+        request = urllib.request.Request(f"{api}/{path}", data=json.dumps(body).encode() if body else None,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        for _ in range(120):
+            try:
+                experiment = call("experiments/get-by-name?experiment_name=dapo-smoke")["experiment"]
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail("the MLflow server did not answer within 120 s")
+        search = {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000}
+        parents = call("runs/search", {**search, "filter": "tags.stage = 'pipeline'"})["runs"]
+        assert len(parents) == 1
+        parent = parents[0]
+        params = {p["key"]: p["value"] for p in parent["data"]["params"]}
+        metrics = {m["key"]: m["value"] for m in parent["data"]["metrics"]}
+        assert params["seeds"] == "2" and params["actor.beta"] == "0.01"
+        table = json.loads((out / "tables" / "metrics.json").read_text())
+        assert metrics["dapo-iter2/countdown"] == pytest.approx(table["dapo-iter2"]["countdown"])
+        assert len(metrics) == sum(v is not None for row in table.values() for v in row.values())
+        children = call("runs/search", {**search, "filter": f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'"})
+        assert len(children["runs"]) == 36
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def test_second_invocation_has_nothing_to_do(smoke_run):
@@ -224,6 +276,53 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
              "evaluate/rft-seed1/countdown.jsonl", "evaluate/dpo-seed0/countdown.jsonl", "tables/main.csv"]
     differ = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert not differ, f"not byte-identical to the uninterrupted build: {differ}"
+
+
+def test_the_paper_target_builds_only_the_ablations(smoke_run):
+    """Adds a `paper` section to the build's params (a third iteration, beta 0.1 beside smoke's
+    0.01, N = 2 beside smoke's 4) and builds paper.md: only the ablation branches run, reusing the
+    main build; the tables hold their rows, paper.md a verdict per comparison, and each ablated
+    job's MLflow run its varied key. The params are restored afterwards."""
+    import mlflow
+
+    repo, out = smoke_run
+    path = repo / "params" / "smoke.yaml"
+    original = path.read_text()
+    path.write_text(original + "paper: {iterations: 3, beta: [0.01, 0.1], completions: [2, 4]}\n")
+    try:
+        result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "--", "results/smoke/tables/paper.md")
+        assert result.returncode == 0, result.stderr[-3000:]
+        ran = Counter(rule for rule, _ in started_jobs(result.stdout + result.stderr))
+        assert ran == {"generate": 2, "complete": 2, "critic": 2, "advantages": 2, "actor": 2,  # iteration 3
+                       "actor_beta": 2, "complete_n": 2, "critic_n": 2, "advantages_n": 2, "actor_n": 2,
+                       "evaluate": 6, "paper": 1}, ran
+    finally:
+        path.write_text(original)
+    tables = {name: pd.read_csv(out / "tables" / f"{name}.csv", dtype={"beta": str, "N": str})
+              for name in ("iterations", "beta", "completions")}
+    assert tables["iterations"]["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "dapo-iter3"]
+    assert tables["beta"][["beta", "model"]].fillna("").values.tolist() == [
+        ["", "base"], ["0.01", "dapo-iter1"], ["0.1", "dapo-beta0.1"]]
+    assert tables["completions"][["N", "model"]].fillna("").values.tolist() == [
+        ["", "base"], ["2", "dapo-n2"], ["4", "dapo-iter1"]]
+    main = pd.read_csv(out / "tables" / "main.csv").set_index("model")
+    for table in tables.values():
+        row = table.set_index("model").loc["dapo-iter1"]
+        assert (row["countdown"], row["countdown_delta"]) == (main.loc["dapo-iter1", "countdown"],
+                                                              main.loc["dapo-iter1", "countdown_delta"])
+    paper = (out / "tables" / "paper.md").read_text()
+    verdicts = re.findall(r"^- (.+): \*\*(holds|reversed|not resolved)\*\*$", paper, flags=re.MULTILINE)
+    assert [line.split(" on ")[0] for line, _ in verdicts] == [
+        "dapo-iter2 − dapo-iter1", "dapo-iter3 − dapo-iter2", "dapo-beta0.1 − dapo-iter1", "dapo-iter1 − dapo-n2"]
+    completions = pd.read_parquet(out / "complete_n" / "n2" / "seed0" / "iter1" / "completions.parquet")
+    assert (completions.groupby("state_id").size() == 2).all()
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["dapo-smoke"], filter_string="tags.stage = 'actor'")
+    betas = sorted(runs["params.actor.beta"])
+    # the ablation's 2; 3 iterations x 2 seeds and the N ablation's 2 actors at smoke's beta
+    assert betas.count("0.1") == 2 and betas.count("0.01") == 8
+    runs = mlflow.search_runs(experiment_names=["dapo-smoke"], filter_string="tags.stage = 'complete'")
+    assert sorted(runs["params.complete.N"]).count("2") == 2
 
 
 def test_editing_a_module_a_stage_imports_reruns_its_rules(smoke_run):

@@ -11,6 +11,7 @@ rule actor:
         file=PARAMS,
         section=sections("actor"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides="",  # --set <key>=<value> in the ablations of workflow/rules/paper.smk
     threads: 1
     resources:
         mem_mb=3000,
@@ -24,6 +25,6 @@ rule actor:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "{resources.launcher} -m dapo.stages.actor --params {params.file} --seed {wildcards.seed}"
+        "{resources.launcher} -m dapo.stages.actor --params {params.file} {params.overrides} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --policy {input.policy} --advantages {input.advantages}"
         " --out {params.out} > {log} 2>&1"

@@ -14,6 +14,7 @@ rule advantages:
         section=sections("advantages", "data.task"),
         value_source=config["advantages"]["value_source"],
         out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides="",  # --set <key>=<value> in the ablations of workflow/rules/paper.smk
     threads: 1
     resources:
         mem_mb=3000,
@@ -26,7 +27,7 @@ rule advantages:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.advantages --params {params.file} --seed {wildcards.seed}"
+        "python -m dapo.stages.advantages --params {params.file} {params.overrides} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --critic {input.critic} --reference {input.reference}"
         " --data {input.data} --states {input.states} --completions {input.completions}"
         " --value-source {params.value_source} --out {params.out} > {log} 2>&1"

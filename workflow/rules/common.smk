@@ -4,6 +4,7 @@
 # The params file is not an input of any rule; each rule's `params: section=sections(...)` holds the
 # keys its stage reads, so Snakemake's params trigger reruns exactly the rules whose sections changed,
 # and the dvc.yaml generator lists the same keys as the DVC stage's params.
+import re
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -50,12 +51,24 @@ ORACLE_ROW = config["advantages"]["oracle_row"]
 RFT_ROW = "rft" in config
 DPO_ROW = "dpo" in config
 ITERATIONS = list(range(1, config["iterations"] + 1))
-CHAIN = "seed{seed}/iter{iteration}"
+# the paper target's ablations (workflow/rules/paper.smk), when the experiment has a `paper` section;
+# a point at the experiment's own value is its main row, so only the other values are built
+PAPER = config.get("paper")
+PAPER_ITERATIONS = list(range(1, PAPER["iterations"] + 1)) if PAPER else []
+BETAS = [f"{b:g}" for b in PAPER["beta"] if b != config["actor"]["beta"]] if PAPER else []
+NS = [str(n) for n in PAPER["completions"] if n != config["complete"]["N"]] if PAPER else []
 
 
 def dapo_model(seed, iteration):
     """Name of pi_iteration of chain `seed` in evaluations and tables."""
     return f"dapo-iter{iteration}-seed{seed}"
+
+
+# every model the paper target's tables read
+PAPER_MODELS = ["base"] + [dapo_model(s, i) for s in SEEDS for i in PAPER_ITERATIONS] + [
+    f"dapo-beta{b}-seed{s}" for s in SEEDS for b in BETAS
+] + [f"dapo-n{n}-seed{s}" for s in SEEDS for n in NS]
+CHAIN = "seed{seed}/iter{iteration}"
 
 
 def policy(wc):

@@ -12,6 +12,7 @@ rule complete:
         file=PARAMS,
         section=sections("complete", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides="",  # --set <key>=<value> in the ablations of workflow/rules/paper.smk
     threads: 1
     resources:
         mem_mb=3000,
@@ -24,6 +25,6 @@ rule complete:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "python -m dapo.stages.complete --params {params.file} --seed {wildcards.seed}"
+        "python -m dapo.stages.complete --params {params.file} {params.overrides} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --policy {input.policy} --data {input.data}"
         " --responses {input.responses} --out {params.out} > {log} 2>&1"

@@ -12,6 +12,7 @@ rule critic:
         file=PARAMS,
         section=sections("critic", "data.task"),
         out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides="",  # --set <key>=<value> in the ablations of workflow/rules/paper.smk
     threads: 1
     resources:
         mem_mb=3000,
@@ -25,6 +26,6 @@ rule critic:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "{resources.launcher} -m dapo.stages.critic --params {params.file} --seed {wildcards.seed}"
+        "{resources.launcher} -m dapo.stages.critic --params {params.file} {params.overrides} --seed {wildcards.seed}"
         " --iteration {wildcards.iteration} --init {input.init} --data {input.data}"
         " --states {input.states} --out {params.out} > {log} 2>&1"

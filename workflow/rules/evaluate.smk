@@ -7,6 +7,14 @@ MODELS = {"base": rules.sft.output.model} | {
 } | {f"rft-seed{s}": rules.rft.output.model.format(seed=s) for s in SEEDS if RFT_ROW} | {
     f"dpo-seed{s}": rules.dpo.output.model.format(seed=s) for s in SEEDS if DPO_ROW
 }
+# the main table's models; the paper target's ablated models (workflow/rules/paper.smk) are evaluated too
+MAIN_MODELS = list(MODELS)
+MODELS |= {
+    dapo_model(s, i): rules.actor.output.model.format(seed=s, iteration=i) for s in SEEDS for i in PAPER_ITERATIONS
+} | {
+    f"dapo-beta{b}-seed{s}": rules.actor_beta.output.model.format(beta=b, seed=s, iteration=1)
+    for s in SEEDS for b in BETAS
+} | {f"dapo-n{n}-seed{s}": rules.actor_n.output.model.format(n=n, seed=s, iteration=1) for s in SEEDS for n in NS}
 
 
 rule evaluate:
@@ -23,7 +31,7 @@ rule evaluate:
         data_dir=lambda wc, input: os.path.dirname(input.data[0]),
         out=lambda wc, output: os.path.dirname(output.summaries[0]),
     wildcard_constraints:
-        model="|".join(MODELS),
+        model="|".join(map(re.escape, MODELS)),
     threads: 1
     resources:
         mem_mb=3000,

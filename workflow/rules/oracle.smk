@@ -12,6 +12,7 @@ use rule advantages as advantages_oracle with:
         section=sections("advantages", "data.task"),
         value_source="oracle",
         out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides="",
     log:
         log(f"advantages_oracle/{CHAIN}"),
     benchmark:

@@ -8,8 +8,8 @@ VERSUS = [f"{d}:{b}" for d in DAPO_ROWS for b in BASELINE_ROWS]
 
 rule tables:
     input:
-        summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
-        records=expand("{root}/evaluate/{model}/{bench}.jsonl", root=ROOT, model=list(MODELS), bench=BENCHMARKS),
+        summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=MAIN_MODELS, bench=BENCHMARKS),
+        records=expand("{root}/evaluate/{model}/{bench}.jsonl", root=ROOT, model=MAIN_MODELS, bench=BENCHMARKS),
         code=code("tables"),
     output:
         table=f"{ROOT}/tables/main.csv",

@@ -7,13 +7,15 @@ import sys
 from collections.abc import Callable
 
 from ..io import InputError, atomic_path
-from ..params import load_params
+from ..params import load_params, override
 from ..tracking import StageRun
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     p.add_argument("--params", required=True, help="experiment file, e.g. params/default.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="run at another value of one params key (an ablation); repeatable")
     return p
 
 
@@ -22,6 +24,8 @@ def run(main: Callable[[argparse.Namespace, dict], None], p: argparse.ArgumentPa
     args = p.parse_args()
     try:
         params = load_params(args.params)
+        if args.set:
+            params = override(params, args.set)
         main(args, params)
     except (InputError, FloatingPointError) as e:
         sys.exit(f"error: {e}")

@@ -9,6 +9,7 @@ paired difference of each DAPO row from each baseline (--versus model:other ...)
 
 from __future__ import annotations
 
+from .. import tracking
 from ..io import atomic_path, write_json
 from ..tables import (
     load_records,
@@ -39,11 +40,13 @@ def main(args, params):
     md = args.out.rsplit(".", 1)[0] + ".md"
     with atomic_path(md) as tmp:
         tmp.write_text(to_markdown(table, benchmarks))
-    write_json(args.metrics, table_metrics(table, benchmarks))
+    metrics = table_metrics(table, benchmarks)
+    write_json(args.metrics, metrics)
     with atomic_path(args.figure) as tmp:
         plot_main(table, benchmarks, tmp)
     print(to_markdown(table, benchmarks))
     run = StageRun("tables", params)
+    run.log_metrics(tracking.table_metrics(metrics))
     run.flush(artifacts=[args.out, md, args.metrics, args.figure, args.versus_out])
 
 

@@ -1,0 +1,100 @@
+"""paper: the analogues of the paper's ablation tables, each beside the paper's claim with a verdict.
+
+From the evaluation files of the ablated models (workflow/rules/paper.smk) writes, into --out-dir:
+iterations.csv (Table 4: DAPO iterations 1..k), beta.csv (Table 5: actor.beta), completions.csv
+(Table 6: MC completions per state N) and paper.md. Every row is a model's greedy and sampled
+accuracy with its paired difference from the base (as in main.csv); the verdicts compare the rows
+the claim is about with each other, on the first (in-domain) benchmark, paired over problems and
+matched seeds: `holds` when the 95 % CI lies above 0, `reversed` below, else `not resolved`.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+from ..io import atomic_path
+from ..tables import ablation_table, comparison_line, load_records, load_summaries, to_markdown
+from ..tracking import StageRun
+from . import _cli
+
+
+def _rows(specs: list[str]) -> list[tuple[str, str]]:
+    """'setting:model' arguments as (setting, model) pairs."""
+    rows = [tuple(s.split(":", 1)) for s in specs]
+    if not rows or any(len(r) != 2 or not all(r) for r in rows):
+        raise _cli.InputError(f"paper: expected setting:model rows, got {specs}")
+    return rows
+
+
+def section(title: str, claim: str, table_md: str, comparisons: list[tuple[str, str]], note: str) -> str:
+    lines = [f"## {title}", "", f"**Paper's claim.** {claim}", "", table_md, "**Here.**"]
+    lines += [f"- {line}: **{v}**" for line, v in comparisons]
+    return "\n".join(lines + ["", note, ""])
+
+
+def main(args, params):
+    benchmarks = list(params["data"]["benchmarks"])
+    bench = benchmarks[0]
+    records = load_records([s.rsplit(".", 1)[0] + ".jsonl" for s in args.summaries])
+    df = load_summaries(args.summaries)
+    out = Path(args.out_dir)
+    specs = {"iterations": ("iteration", _rows(args.iterations)), "beta": ("beta", _rows(args.beta)),
+             "completions": ("N", _rows(args.completions))}
+    tables = {}
+    for name, (key, rows) in specs.items():
+        tables[name] = ablation_table(df, records, benchmarks, key, rows)
+        with atomic_path(out / f"{name}.csv") as tmp:
+            tables[name].to_csv(tmp, index=False)
+
+    def md(name):
+        key = specs[name][0]
+        return to_markdown(tables[name].assign(model=[f"{m} ({key} {s})" if s else m for m, s in
+                                                      zip(tables[name]["model"], tables[name][key])]), benchmarks)
+
+    iters = specs["iterations"][1]
+    betas, default_beta = specs["beta"][1], f"{params['actor']['beta']:g}"
+    ns, default_n = specs["completions"][1], str(params["complete"]["N"])
+    main_row = dict(betas)[default_beta]
+    parts = [f"# The paper's ablations on experiment `{params['experiment']}`", "",
+             ("Accuracies in percent; Δ is the paired difference from the base with its 95 % bootstrap CI "
+              "over problems and seeds. Each verdict compares two rows on the in-domain benchmark "
+              f"(`{bench}`, greedy): holds (CI above 0), reversed (CI below 0) or not resolved (CI includes 0)."),
+             ""]
+    parts.append(section(
+        "Iterations (paper Table 4)",
+        "iterating DAPO (pi_i samples, is labelled and is the reference of iteration i+1) improves the "
+        "policy further.", md("iterations"),
+        [comparison_line(records, df, b, a, bench) for (_, a), (_, b) in pairwise(iters)],
+        "Each iteration reuses the same training prompts (the rl split)."))
+    parts.append(section(
+        "KL coefficient beta (paper Table 5)",
+        "the paper trains with beta = 0.01 and ablates it from 0.002 to 0.1; the result depends on beta "
+        f"(this experiment trains with beta = {default_beta}).", md("beta"),
+        [comparison_line(records, df, m, main_row, bench) for b, m in betas if b != default_beta],
+        "Every beta retrains iteration 1's actor on the same advantages (labels, critic and reference "
+        "log-probs are shared), so the rows differ in beta alone."))
+    largest, *_ = sorted(ns, key=lambda r: -float(r[0]))
+    parts.append(section(
+        "MC completions per state N (paper Table 6)",
+        "more completions per state (N = 16 against 8) give better MC labels and a better policy "
+        f"(this experiment labels with N = {default_n}).", md("completions"),
+        [comparison_line(records, df, largest[1], m, bench) for n, m in ns if m != largest[1]],
+        "Every N relabels iteration 1's states and rebuilds its critic, advantages and actor; the sampled "
+        "responses (generate) are shared."))
+    with atomic_path(out / "paper.md") as tmp:
+        tmp.write_text("\n".join(parts))
+    print((out / "paper.md").read_text())
+    run = StageRun("paper", params)
+    run.flush(artifacts=[out / f"{name}.csv" for name in specs] + [out / "paper.md"])
+
+
+if __name__ == "__main__":
+    p = _cli.parser(__doc__)
+    p.add_argument("--summaries", nargs="+", required=True,
+                   help="<model>/<benchmark>.json of every model in the rows (the .jsonl beside each is read too)")
+    p.add_argument("--iterations", nargs="+", required=True, help="iteration:model rows, e.g. 1:dapo-iter1")
+    p.add_argument("--beta", nargs="+", required=True, help="beta:model rows, e.g. 0.01:dapo-beta0.01")
+    p.add_argument("--completions", nargs="+", required=True, help="N:model rows, e.g. 16:dapo-n16")
+    p.add_argument("--out-dir", required=True, help="folder of iterations.csv, beta.csv, completions.csv, paper.md")
+    _cli.run(main, p)

@@ -1,0 +1,133 @@
+# The ablations of the paper's Tables 4-6 (params section `paper`), as ordinary branches of the
+# DAG, so Snakemake and DVC build each once and share what the main table already built:
+# - iterations: DAPO iterations 1..paper.iterations of every seed (the main rules, run further);
+# - beta: the iteration-1 actor of every seed retrained at each actor.beta, from the same
+#   advantages (labels, critic and reference log-probs are shared);
+# - completions: iteration 1 of every seed relabelled with N MC completions per state, then its
+#   critic, advantages and actor rebuilt on those labels.
+# A point at the experiment's own value is its main row (dapo-iter1), not a second build. Every
+# ablated job runs its stage with `--set <key>=<value>`, so its MLflow run carries the varied key.
+# The names (PAPER_ITERATIONS, BETAS, NS) are in common.smk; the evaluations in evaluate.smk.
+
+use rule actor as actor_beta with:
+    input:
+        policy=policy,
+        advantages=rules.advantages.output.advantages,
+        code=code("actor"),
+    output:
+        model=directory(f"{ROOT}/actor_beta/beta{{beta}}/{CHAIN}/model"),
+        metrics=f"{ROOT}/actor_beta/beta{{beta}}/{CHAIN}/metrics.json",
+        curve=f"{ROOT}/actor_beta/beta{{beta}}/{CHAIN}/curve.csv",
+    params:
+        file=PARAMS,
+        section=sections("actor"),
+        out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides=lambda wc: f"--set actor.beta={wc.beta}",
+    log:
+        log(f"actor_beta/beta{{beta}}/{CHAIN}"),
+    benchmark:
+        bench(f"actor_beta/beta{{beta}}/{CHAIN}")
+
+
+use rule complete as complete_n with:
+    output:
+        states=f"{ROOT}/complete_n/n{{n}}/{CHAIN}/states.parquet",
+        completions=f"{ROOT}/complete_n/n{{n}}/{CHAIN}/completions.parquet",
+        metrics=f"{ROOT}/complete_n/n{{n}}/{CHAIN}/metrics.json",
+    params:
+        file=PARAMS,
+        section=sections("complete", "data.task"),
+        out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides=lambda wc: f"--set complete.N={wc.n}",
+    log:
+        log(f"complete_n/n{{n}}/{CHAIN}"),
+    benchmark:
+        bench(f"complete_n/n{{n}}/{CHAIN}")
+
+
+use rule critic as critic_n with:
+    input:
+        init=critic_init,
+        data=f"{ROOT}/data/rl.jsonl",
+        states=rules.complete_n.output.states,
+        code=code("critic"),
+    output:
+        model=directory(f"{ROOT}/critic_n/n{{n}}/{CHAIN}/model"),
+        metrics=f"{ROOT}/critic_n/n{{n}}/{CHAIN}/metrics.json",
+        curve=f"{ROOT}/critic_n/n{{n}}/{CHAIN}/curve.csv",
+    log:
+        log(f"critic_n/n{{n}}/{CHAIN}"),
+    benchmark:
+        bench(f"critic_n/n{{n}}/{CHAIN}")
+
+
+use rule advantages as advantages_n with:
+    input:
+        critic=rules.critic_n.output.model,
+        reference=policy,
+        data=f"{ROOT}/data/rl.jsonl",
+        states=rules.complete_n.output.states,
+        completions=rules.complete_n.output.completions,
+        code=code("advantages"),
+    output:
+        advantages=f"{ROOT}/advantages_n/n{{n}}/{CHAIN}/advantages.parquet",
+        metrics=f"{ROOT}/advantages_n/n{{n}}/{CHAIN}/metrics.json",
+    log:
+        log(f"advantages_n/n{{n}}/{CHAIN}"),
+    benchmark:
+        bench(f"advantages_n/n{{n}}/{CHAIN}")
+
+
+use rule actor as actor_n with:
+    input:
+        policy=policy,
+        advantages=rules.advantages_n.output.advantages,
+        code=code("actor"),
+    output:
+        model=directory(f"{ROOT}/actor_n/n{{n}}/{CHAIN}/model"),
+        metrics=f"{ROOT}/actor_n/n{{n}}/{CHAIN}/metrics.json",
+        curve=f"{ROOT}/actor_n/n{{n}}/{CHAIN}/curve.csv",
+    log:
+        log(f"actor_n/n{{n}}/{CHAIN}"),
+    benchmark:
+        bench(f"actor_n/n{{n}}/{CHAIN}")
+
+
+def paper_rows(values, model):
+    """setting:model arguments of the paper stage; the experiment's own value is its main row."""
+    return " ".join(f"{v}:{model(v)}" for v in values)
+
+
+rule paper:
+    input:
+        summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=PAPER_MODELS, bench=BENCHMARKS),
+        records=expand("{root}/evaluate/{model}/{bench}.jsonl", root=ROOT, model=PAPER_MODELS, bench=BENCHMARKS),
+        main=f"{ROOT}/tables/main.csv",  # rule tables, included after this file
+        code=code("paper"),
+    output:
+        iterations=f"{ROOT}/tables/iterations.csv",
+        beta=f"{ROOT}/tables/beta.csv",
+        completions=f"{ROOT}/tables/completions.csv",
+        markdown=f"{ROOT}/tables/paper.md",
+    params:
+        file=PARAMS,
+        section=sections("paper", "actor.beta", "complete.N", "data.benchmarks"),
+        iterations=paper_rows(PAPER_ITERATIONS, lambda i: f"dapo-iter{i}"),
+        beta=paper_rows([f"{b:g}" for b in PAPER["beta"]],
+                        lambda b: f"dapo-beta{b}" if b in BETAS else "dapo-iter1"),
+        completions=paper_rows(PAPER["completions"], lambda n: f"dapo-n{n}" if str(n) in NS else "dapo-iter1"),
+        out=lambda wc, output: os.path.dirname(output.markdown),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        log("paper"),
+    benchmark:
+        bench("paper")
+    conda:
+        "../envs/dapo.yaml"
+    shell:
+        "python -m dapo.stages.paper --params {params.file} --summaries {input.summaries}"
+        " --iterations {params.iterations} --beta {params.beta} --completions {params.completions}"
+        " --out-dir {params.out} > {log} 2>&1"

@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 
 from dapo.tables import (
@@ -8,7 +9,9 @@ from dapo.tables import (
     load_records,
     load_summaries,
     main_table,
+    plot_advantages,
     plot_main,
+    plot_reliability,
     table_metrics,
     to_markdown,
     verdict,
@@ -108,3 +111,13 @@ def test_ablation_table_and_verdicts(tmp_path):
     assert comparison_line(records, df, "dapo-beta0.01", "dapo-iter1", "a")[1] == "reversed"
     assert comparison_line(records, df, "dapo-iter1", "dapo-iter1", "a")[1] == "not resolved"
     assert verdict({"greedy_lo": -0.1, "greedy_hi": 3.0}) == "not resolved"
+
+
+def test_reliability_and_advantage_figures(tmp_path):
+    calibration = [{"bin": "0.0-0.5", "count": 3, "mean_mc": 0.2, "mean_pred": 0.25},
+                   {"bin": "0.5-1.0", "count": 0, "mean_mc": None, "mean_pred": None}]
+    plot_reliability({"seed 0": calibration}, tmp_path / "reliability.png")
+    frame = pd.DataFrame({"advantage": [-0.5, 0.1, 0.4], "count": [1, 3, 2]})
+    plot_advantages({"critic": frame, "exact values": frame.assign(advantage=[-1.0, 0.0, 1.0])}, tmp_path / "adv.png")
+    for name in ("reliability.png", "adv.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

@@ -41,7 +41,7 @@ HEADER = """\
 
 # How each named output of a rule is tracked; any other output is a plain cached `outs` entry.
 METRICS = {"metrics", "summaries"}
-PLOTS = {"curve", "figure"}
+PLOTS = {"curve", "figure", "reliability", "advantage_figure"}
 # The column a training curve plots against its `step` column.
 CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss", "rft": "loss",
            "dpo": "loss", "actor_beta": "loss", "critic_n": "train_bce", "actor_n": "loss"}

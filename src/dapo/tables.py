@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,11 +171,7 @@ def to_markdown(table: pd.DataFrame, benchmarks: list[str]) -> str:
 def plot_main(table: pd.DataFrame, benchmarks: list[str], path: str | Path) -> None:
     """Left: greedy accuracy per benchmark, one bar per model (error bars = std over seeds).
     Right: each model's paired difference from the base with its 95 % CI."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, (ax, dx) = plt.subplots(1, 2, figsize=(3.6 + 3.2 * len(benchmarks), 3.8))
     width = 0.8 / len(table)
     for i, (_, row) in enumerate(table.iterrows()):
@@ -226,3 +223,48 @@ def comparison_line(records: dict[tuple[str, int, str], pd.DataFrame], df: pd.Da
     line = (f"{model} − {other} on {benchmark}: {d['greedy_delta']:+.1f} points "
             f"[{d['greedy_lo']:+.1f}, {d['greedy_hi']:+.1f}]")
     return line, verdict(d)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_reliability(calibrations: dict[str, list[dict[str, Any]]], path: str | Path) -> None:
+    """The critic's reliability diagram: per bin of predicted value, the mean prediction against
+    the mean MC label of the held-out states in it, one line per critic (`critic/val_calibration`
+    of the critic stage: bins with `mean_pred`, `mean_mc`, `count`); marker area ∝ count."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--", label="calibrated")
+    for i, (label, bins) in enumerate(calibrations.items()):
+        bins = [b for b in bins if b["count"]]
+        ax.plot([b["mean_pred"] for b in bins], [b["mean_mc"] for b in bins], color=f"C{i}", lw=1, label=label)
+        ax.scatter([b["mean_pred"] for b in bins], [b["mean_mc"] for b in bins], s=[8 + 2 * b["count"] for b in bins],
+                   color=f"C{i}", alpha=0.6)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="critic V(s), bin mean", ylabel="MC value, bin mean",
+           title="critic reliability (held-out states)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_advantages(advantages: dict[str, pd.DataFrame], path: str | Path) -> None:
+    """Histogram of the kept actions' advantages, each action counted as often as it was sampled
+    (`count`), one histogram per source (e.g. the critic's and the exact values')."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    bins = np.linspace(-1, 1, 41)
+    for label, frame in advantages.items():
+        ax.hist(frame["advantage"], bins=bins, weights=frame["count"], histtype="step", lw=1.5,
+                label=f"{label} ({int(frame['count'].sum())} sampled actions)")
+    ax.set(xlabel="advantage A(s, a)", ylabel="sampled actions", title="advantages of the kept states")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

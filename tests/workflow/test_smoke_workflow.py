@@ -314,6 +314,8 @@ def test_the_paper_target_builds_only_the_ablations(smoke_run):
     verdicts = re.findall(r"^- (.+): \*\*(holds|reversed|not resolved)\*\*$", paper, flags=re.MULTILINE)
     assert [line.split(" on ")[0] for line, _ in verdicts] == [
         "dapo-iter2 − dapo-iter1", "dapo-iter3 − dapo-iter2", "dapo-beta0.1 − dapo-iter1", "dapo-iter1 − dapo-n2"]
+    for figure in ("reliability.png", "advantages.png"):
+        assert (out / "figures" / figure).read_bytes()[:4] == b"\x89PNG"
     completions = pd.read_parquet(out / "complete_n" / "n2" / "seed0" / "iter1" / "completions.parquet")
     assert (completions.groupby("state_id").size() == 2).all()
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")

@@ -71,6 +71,11 @@ PAPER_MODELS = ["base"] + [dapo_model(s, i) for s in SEEDS for i in PAPER_ITERAT
 CHAIN = "seed{seed}/iter{iteration}"
 
 
+def paper_rows(values, model):
+    """setting:model arguments of the paper stage; the experiment's own value is its main row."""
+    return " ".join(f"{v}:{model(v)}" for v in values)
+
+
 def policy(wc):
     """pi_{i-1}: the base policy in iteration 1, the previous actor afterwards."""
     i = int(wc.iteration)

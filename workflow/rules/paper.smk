@@ -5,6 +5,7 @@
 #   advantages (labels, critic and reference log-probs are shared);
 # - completions: iteration 1 of every seed relabelled with N MC completions per state, then its
 #   critic, advantages and actor rebuilt on those labels.
+# and two figures of iteration 1: the critic's reliability diagram and the advantage histogram.
 # A point at the experiment's own value is its main row (dapo-iter1), not a second build. Every
 # ablated job runs its stage with `--set <key>=<value>`, so its MLflow run carries the varied key.
 # The names (PAPER_ITERATIONS, BETAS, NS) are in common.smk; the evaluations in evaluate.smk.
@@ -93,22 +94,22 @@ use rule actor as actor_n with:
         bench(f"actor_n/n{{n}}/{CHAIN}")
 
 
-def paper_rows(values, model):
-    """setting:model arguments of the paper stage; the experiment's own value is its main row."""
-    return " ".join(f"{v}:{model(v)}" for v in values)
-
-
 rule paper:
     input:
         summaries=expand("{root}/evaluate/{model}/{bench}.json", root=ROOT, model=PAPER_MODELS, bench=BENCHMARKS),
         records=expand("{root}/evaluate/{model}/{bench}.jsonl", root=ROOT, model=PAPER_MODELS, bench=BENCHMARKS),
         main=f"{ROOT}/tables/main.csv",  # rule tables, included after this file
+        critics=expand(rules.critic.output.metrics, seed=SEEDS, iteration=1),
+        advantages=expand(rules.advantages.output.advantages, seed=SEEDS, iteration=1),
+        oracle=expand(rules.advantages_oracle.output.advantages, seed=SEEDS, iteration=1) if ORACLE_ROW else [],
         code=code("paper"),
     output:
         iterations=f"{ROOT}/tables/iterations.csv",
         beta=f"{ROOT}/tables/beta.csv",
         completions=f"{ROOT}/tables/completions.csv",
         markdown=f"{ROOT}/tables/paper.md",
+        reliability=f"{ROOT}/figures/reliability.png",
+        advantage_figure=f"{ROOT}/figures/advantages.png",
     params:
         file=PARAMS,
         section=sections("paper", "actor.beta", "complete.N", "data.benchmarks"),
@@ -130,4 +131,6 @@ rule paper:
     shell:
         "python -m dapo.stages.paper --params {params.file} --summaries {input.summaries}"
         " --iterations {params.iterations} --beta {params.beta} --completions {params.completions}"
-        " --out-dir {params.out} > {log} 2>&1"
+        " --critics {input.critics} --advantages {input.advantages} --oracle-advantages {input.oracle}"
+        " --out-dir {params.out} --reliability {output.reliability} --advantage-figure {output.advantage_figure}"
+        " > {log} 2>&1"

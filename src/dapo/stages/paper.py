@@ -2,7 +2,10 @@
 
 From the evaluation files of the ablated models (workflow/rules/paper.smk) writes, into --out-dir:
 iterations.csv (Table 4: DAPO iterations 1..k), beta.csv (Table 5: actor.beta), completions.csv
-(Table 6: MC completions per state N) and paper.md. Every row is a model's greedy and sampled
+(Table 6: MC completions per state N) and paper.md; and two figures of iteration 1: the critic's
+reliability diagram on its held-out states (--reliability) and the histogram of the kept actions'
+advantages, the critic's beside the exact values' when there is an oracle row (--advantage-figure).
+Every row is a model's greedy and sampled
 accuracy with its paired difference from the base (as in main.csv); the verdicts compare the rows
 the claim is about with each other, on the first (in-domain) benchmark, paired over problems and
 matched seeds: `holds` when the 95 % CI lies above 0, `reversed` below, else `not resolved`.
@@ -13,8 +16,18 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from ..io import atomic_path
-from ..tables import ablation_table, comparison_line, load_records, load_summaries, to_markdown
+import pandas as pd
+
+from ..io import atomic_path, read_json, read_parquet
+from ..tables import (
+    ablation_table,
+    comparison_line,
+    load_records,
+    load_summaries,
+    plot_advantages,
+    plot_reliability,
+    to_markdown,
+)
 from ..tracking import StageRun
 from . import _cli
 
@@ -84,9 +97,18 @@ def main(args, params):
         "responses (generate) are shared."))
     with atomic_path(out / "paper.md") as tmp:
         tmp.write_text("\n".join(parts))
+    calibrations = {f"seed {k}": read_json(p)["critic/val_calibration"] for k, p in enumerate(args.critics)}
+    with atomic_path(args.reliability) as tmp:
+        plot_reliability(calibrations, tmp)
+    sources = {"critic": args.advantages, "exact values": args.oracle_advantages}
+    frames = {label: pd.concat([read_parquet(p, required=("advantage", "count")) for p in paths])
+              for label, paths in sources.items() if paths}
+    with atomic_path(args.advantage_figure) as tmp:
+        plot_advantages(frames, tmp)
     print((out / "paper.md").read_text())
     run = StageRun("paper", params)
-    run.flush(artifacts=[out / f"{name}.csv" for name in specs] + [out / "paper.md"])
+    run.flush(artifacts=[out / f"{name}.csv" for name in specs] + [out / "paper.md", args.reliability,
+                                                                    args.advantage_figure])
 
 
 if __name__ == "__main__":
@@ -96,5 +118,10 @@ if __name__ == "__main__":
     p.add_argument("--iterations", nargs="+", required=True, help="iteration:model rows, e.g. 1:dapo-iter1")
     p.add_argument("--beta", nargs="+", required=True, help="beta:model rows, e.g. 0.01:dapo-beta0.01")
     p.add_argument("--completions", nargs="+", required=True, help="N:model rows, e.g. 16:dapo-n16")
+    p.add_argument("--critics", nargs="+", required=True, help="metrics.json of iteration 1's critic, per seed")
+    p.add_argument("--advantages", nargs="+", required=True, help="advantages.parquet of iteration 1, per seed")
+    p.add_argument("--oracle-advantages", nargs="*", default=[], help="the same with exact values (oracle row)")
     p.add_argument("--out-dir", required=True, help="folder of iterations.csv, beta.csv, completions.csv, paper.md")
+    p.add_argument("--reliability", required=True, help="reliability diagram png to write")
+    p.add_argument("--advantage-figure", required=True, help="advantage histogram png to write")
     _cli.run(main, p)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate.utils import parse_flag_from_env
 from safetensors import SafetensorError
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
@@ -79,8 +80,7 @@ def default_device() -> torch.device:
     """Where a loaded model runs: this process's GPU when one is visible (`accelerate launch` sets
     LOCAL_RANK), else the CPU, also under ACCELERATE_USE_CPU. CUDA_VISIBLE_DEVICES= keeps a GPU
     machine on the CPU, where the samples are byte-identical to this project's CPU builds."""
-    use_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-    if torch.cuda.is_available() and not use_cpu:
+    if torch.cuda.is_available() and not parse_flag_from_env("ACCELERATE_USE_CPU"):
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device("cpu")
 

@@ -39,6 +39,11 @@ if "dpo" in config:
     include: "workflow/rules/dpo.smk"
 
 
+if "grpo" in config:
+
+    include: "workflow/rules/grpo.smk"
+
+
 # the paper target (results/tables/paper.md): the ablations of the paper's Tables 4-6
 if "paper" in config:
 

@@ -1,17 +1,21 @@
-"""The outcome-level baselines (RFT, DPO): their training data, and each stage on a chain with no
-correct response, which leaves nothing to train on."""
+"""The baselines: the outcome-level offline ones (RFT, DPO), their training data, and each stage on a
+chain with no correct response, which leaves nothing to train on; GRPO, its reward, its grouping
+and its stage."""
 
 import json
 import sys
+import tempfile
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 from safetensors.torch import load_file
 
 from conftest import TINY_LLAMA
 from dapo.dpo import preference_pairs
-from dapo.models import build_char_tokenizer, build_policy, save_checkpoint
+from dapo.grpo import train_grpo, verifier_reward
+from dapo.models import build_char_tokenizer, build_policy, load_policy, save_checkpoint
 from dapo.rft import rft_demonstrations
 from dapo.tasks import get_task
 from helpers import REPO, run
@@ -57,6 +61,64 @@ def test_with_no_correct_response_the_stage_writes_pi_0_unchanged(tmp_path, stag
         "--iteration", "1", "--policy", "pi0", "--data", "rl.jsonl", "--responses", "responses.parquet",
         "--out", "out")
     metrics = json.loads((tmp_path / "out/metrics.json").read_text())
+    assert metrics.pop(f"{stage}/job_seconds") > 0
     assert metrics == ({"rft/examples": 0, "rft/prompts": 0} if stage == "rft" else {"dpo/pairs": 0, "dpo/prompts": 0})
     before, after = load_file(tmp_path / "pi0/model.safetensors"), load_file(tmp_path / "out/model/model.safetensors")
     assert before.keys() == after.keys() and all((before[k] == after[k]).all() for k in before)
+
+
+def test_the_grpo_reward_is_the_verifier_of_each_completion_s_own_problem():
+    task = get_task("countdown")
+    a, b = task.make_problems({"min_numbers": 3, "max_numbers": 3, "min_value": 1, "max_value": 9, "min_target": 10,
+                               "max_target": 60, "operators": ["+", "-", "*"]}, size=2, seed=0)
+    reward = verifier_reward(task, {a["id"]: a, b["id"]: b})
+    right_a, right_b = task.write_solution(a), task.write_solution(b)
+    assert reward(["pa", "pb", "pa", "pb"], [right_a, right_b, right_b, "1 + 1 = 2"],
+                  prompt_id=[a["id"], b["id"], a["id"], b["id"]]) == [1.0, 1.0, float(a["answer"] == b["answer"]), 0.0]
+
+
+def test_grpo_samples_groups_from_the_current_policy_and_scores_each_against_its_own_prompt():
+    tok = build_char_tokenizer()
+    texts = [f"{k} + {k} =" for k in range(6)]
+    seen = []
+
+    def reward(prompts, completions, prompt_id, **kwargs):
+        seen.extend(zip(prompts, prompt_id))
+        return [float(len(c) % 3 == 0) for c in completions]  # any reward whose groups are not all equal
+
+    with tempfile.TemporaryDirectory() as d:
+        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, f"{d}/pi0")
+        model, tok = load_policy(f"{d}/pi0")
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        hp = {"group_size": 4, "prompts_per_step": 3, "steps": 2, "beta": 0.01, "clip": 0.2, "temperature": 1.0,
+              "max_new_tokens": 8, "lr": 1e-2, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0,
+              "adam_betas": [0.9, 0.999], "seed": 0, "log_every": 1}
+        curve = []
+        summary = train_grpo(model, tok, texts, [f"p{k}" for k in range(6)], reward, hp,
+                             on_log=lambda step, row: curve.append((step, row)), progress=False)
+    assert summary["grpo/steps"] == 2 and summary["grpo/responses_sampled"] == 24
+    # at most 8 new tokens per response; the policy scored those and the prompts (7 characters each)
+    assert 24 <= summary["grpo/tokens_generated"] <= 24 * 8
+    assert summary["grpo/tokens_trained"] == summary["grpo/tokens_generated"] + 24 * 7, summary
+    assert len(seen) == 24 and all(p == texts[int(i[1:])] for p, i in seen)
+    # each prompt's group of 4 responses is scored together
+    assert all(len({seen[g + j][1] for j in range(4)}) == 1 for g in range(0, 24, 4))
+    assert [step for step, _ in curve] == [1, 2] and all("grpo/reward" in row for _, row in curve)
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_the_grpo_stage_writes_its_model_metrics_and_curve(tmp_path):
+    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    tok = build_char_tokenizer()
+    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, tmp_path / "pi0")
+    problems = get_task("countdown").make_problems(params["data"]["train"], size=4, seed=0)
+    (tmp_path / "rl.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    run(tmp_path, sys.executable, "-m", "dapo.stages.grpo", "--params", "params.yaml", "--seed", "0",
+        "--iteration", "1", "--policy", "pi0", "--data", "rl.jsonl", "--out", "out")
+    metrics = json.loads((tmp_path / "out/metrics.json").read_text())
+    hp = params["grpo"]
+    assert metrics["grpo/steps"] == hp["steps"] and metrics["grpo/prompts"] == 4
+    assert metrics["grpo/responses_sampled"] == hp["steps"] * hp["prompts_per_step"] * hp["group_size"]
+    assert list(pd.read_csv(tmp_path / "out/curve.csv")["step"]) == list(range(1, hp["steps"] + 1))
+    assert (tmp_path / "out/model/model.safetensors").is_file()

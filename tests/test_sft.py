@@ -3,6 +3,7 @@ import torch
 
 from conftest import problem
 from dapo.sft import IGNORE, collate, sft_example, train_sft
+from dapo.training import token_count
 
 
 def test_sft_example_trains_on_response_and_eos_only(task, char_tokenizer):
@@ -37,6 +38,10 @@ def test_training_fits_written_solutions(tiny_policy, task, char_tokenizer):
     assert logged == [50, 100, 150]
     assert before > 3.5  # ~ln(100): an untrained model is near uniform over the vocabulary
     assert summary["sft/final_loss"] < 0.5
+    # 150 steps of 4 examples drawn from two: between 600 of the shorter and 600 of the longer
+    lengths = sorted(len(ids) for ids, _ in examples)
+    assert 600 * lengths[0] <= summary["sft/tokens_trained"] <= 600 * lengths[1]
+    assert token_count(char_tokenizer, ["ab\n", "A: 3"]) == 7 and token_count(char_tokenizer, []) == 0
 
 
 def test_demonstration_writes_the_habit_on_a_stable_share_of_problems():

@@ -6,6 +6,9 @@ import pytest
 from dapo.tables import (
     ablation_table,
     comparison_line,
+    compute_markdown,
+    compute_table,
+    job_cost,
     load_records,
     load_summaries,
     main_table,
@@ -121,3 +124,32 @@ def test_reliability_and_advantage_figures(tmp_path):
     plot_advantages({"critic": frame, "exact values": frame.assign(advantage=[-1.0, 0.0, 1.0])}, tmp_path / "adv.png")
     for name in ("reliability.png", "adv.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_job_s_cost_adds_its_samples_tokens_and_seconds():
+    assert job_cost({"complete/completions": 80, "complete/tokens_generated": 900, "complete/job_seconds": 12.5,
+                     "complete/states": 10}) == {"responses_sampled": 80, "tokens_generated": 900,
+                                                 "tokens_trained": 0, "job_seconds": 12.5}
+    assert job_cost({"grpo/responses_sampled": 64, "grpo/tokens_generated": 700, "grpo/tokens_trained": 1500,
+                     "grpo/job_seconds": 30.0}) == {"responses_sampled": 64, "tokens_generated": 700,
+                                                    "tokens_trained": 1500, "job_seconds": 30.0}
+
+
+def test_the_compute_table_sums_a_row_s_jobs_per_seed_then_averages_the_seeds():
+    gen = {"generate/responses_sampled": 10, "generate/tokens_generated": 100, "generate/job_seconds": 5.0}
+    costs = [
+        ("base", "-", {"sft/tokens_trained": 1000, "sft/job_seconds": 60.0}),
+        # seed 0: generate + actor; seed 1: generate + a slower actor on more tokens
+        ("dapo-iter1", "0", gen), ("dapo-iter1", "0", {"actor/tokens_trained": 200, "actor/job_seconds": 10.0}),
+        ("dapo-iter1", "1", gen), ("dapo-iter1", "1", {"actor/tokens_trained": 400, "actor/job_seconds": 20.0}),
+        ("other", "0", gen),
+    ]
+    table = compute_table(costs, ["base", "dapo-iter1", "rft"])
+    assert list(table["model"]) == ["base", "dapo-iter1"]  # rows without jobs are left out; "other" is not asked for
+    base, dapo = table.iloc[0], table.iloc[1]
+    assert (base["seeds"], base["tokens_trained"], base["job_seconds"], base["job_seconds_std"]) == (1, 1000, 60, 0)
+    # per seed (10 + 0) responses, (100) generated, 200 / 400 trained, 15 / 25 s
+    assert (dapo["seeds"], dapo["responses_sampled"], dapo["tokens_generated"]) == (2, 10, 100)
+    assert (dapo["tokens_trained"], dapo["job_seconds"], dapo["job_seconds_std"]) == (300, 20, 5)
+    md = compute_markdown(table)
+    assert "| dapo-iter1 | 10 | 100 | 300 | 20 ± 5 |" in md and "| base | 0 | 0 | 1,000 | 60 ± 0 |" in md

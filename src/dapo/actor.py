@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .logprobs import action_logps
 from .losses import dapo_loss
-from .training import Optimiser
+from .training import Optimiser, token_count
 
 
 def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Random) -> list[list[int]]:
@@ -93,6 +93,9 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     model.eval()
     return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start, "actor/processes": optim.processes,
             "actor/sharded": int(optim.sharded),
+            # each epoch scores every (state, action) pair once; an end-of-sequence action adds EOS
+            "actor/tokens_trained": hp["epochs"] * (token_count(tokenizer, [s + a for s, a in zip(states, actions)])
+                                                    + sum(map(bool, eos))),
             "actor/first_loss": first["actor/loss"] if first else float("nan")}
 
 

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .losses import critic_bce_loss
-from .training import Optimiser
+from .training import Optimiser, token_count
 
 
 def split_by_prompt(prompt_ids: list[str], val_fraction: float, seed: int) -> np.ndarray:
@@ -115,4 +115,4 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
     bar.close()
     model.eval()
     return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start, "critic/processes": optim.processes,
-            "critic/sharded": int(optim.sharded)}
+            "critic/sharded": int(optim.sharded), "critic/tokens_trained": hp["epochs"] * token_count(tokenizer, texts)}

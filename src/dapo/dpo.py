@@ -78,6 +78,7 @@ def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
             weight_decay=hp["weight_decay"], max_grad_norm=hp["max_grad_norm"],
             adam_beta1=hp["adam_betas"][0], adam_beta2=hp["adam_betas"][1], seed=hp["seed"],
             logging_steps=hp["log_every"], dataloader_num_workers=0, precompute_ref_log_probs=False,
+            include_num_input_tokens_seen="non_padding",
             bf16=torch.cuda.is_available())  # TRL's default, bf16, has no CPU kernels to run on
         data = Dataset.from_dict({"prompt": prompts, "chosen": pairs["chosen"].tolist(),
                                   "rejected": pairs["rejected"].tolist()})
@@ -92,4 +93,6 @@ def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
     model.eval()
     return {"dpo/steps": result.global_step, "dpo/train_seconds": time.time() - start,
             "dpo/final_loss": log.last.get("dpo/loss", float("nan")), "dpo/processes": processes,
+            # chosen and rejected sequences, prompt included, over every process
+            "dpo/tokens_trained": int(trainer.state.num_input_tokens_seen),
             **{f"dpo/final_{k[4:]}": v for k, v in log.last.items() if k.startswith("dpo/rewards_")}}

@@ -60,6 +60,7 @@ def generate_responses(generator: Generator, task: Task, problems: list[dict], s
     df = pd.DataFrame(rows, columns=["prompt_id", "sample", "response", "finished", "correct", "num_steps"])
     total = len(problems) * sampling.n
     stats = {"sampled_accuracy": sampled_correct / total, "unanimous_prompts": unanimous,
+             "responses_sampled": total, "tokens_generated": sum(c.num_tokens for cs in outs for c in cs),
              "kept_prompts": df["prompt_id"].nunique(), "kept_responses": len(df),
              "kept_accuracy": float(df["correct"].mean()) if len(df) else float("nan")}
     return df, stats

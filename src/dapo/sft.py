@@ -72,11 +72,12 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
                       total_steps=hp["steps"], betas=tuple(hp["adam_betas"]))
     model = optim.model
     model.train()
-    start, tokens, recent = time.time(), 0, []
+    start, tokens, trained, recent = time.time(), 0, 0, []
     bar = tqdm(range(1, hp["steps"] + 1), desc=name, unit="step", disable=not (progress and optim.is_main_process),
                mininterval=5)
     for step in bar:
         idx = torch.randint(len(examples), (hp["batch_size"],), generator=g).tolist()
+        trained += sum(len(examples[i][0]) for i in idx)  # the whole batch's, over every process
         # the loss is the mean over the batch's label tokens, so a process's share is its tokens'
         idx, share = optim.shard(idx, [sum(y != IGNORE for y in examples[i][1]) for i in idx])
         batch = collate([examples[i] for i in idx], pad_id)
@@ -96,4 +97,4 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
     model.eval()
     return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": tokens / elapsed,
             f"{name}/final_loss": mean, f"{name}/processes": optim.processes, f"{name}/sharded": int(optim.sharded),
-            f"{name}/final_perplexity": math.exp(mean)}
+            f"{name}/final_perplexity": math.exp(mean), f"{name}/tokens_trained": trained}

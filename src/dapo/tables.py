@@ -133,6 +133,56 @@ def versus_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Compute accounting: which metric of which stage counts as a sampled response; every stage's
+# `<stage>/tokens_generated`, `<stage>/tokens_trained` and `<stage>/job_seconds` add up as they are.
+SAMPLED = ("generate/responses_sampled", "complete/completions", "grpo/responses_sampled")
+COST_COLUMNS = ("responses_sampled", "tokens_generated", "tokens_trained", "job_seconds")
+
+
+def job_cost(metrics: dict[str, Any]) -> dict[str, float]:
+    """One job's compute from its metrics.json: responses sampled, tokens generated, tokens trained
+    on (passed forward and backward, summed over optimiser steps) and wall seconds."""
+    out = dict.fromkeys(COST_COLUMNS, 0.0)
+    for key, value in metrics.items():
+        if key in SAMPLED:
+            out["responses_sampled"] += value
+        for col in COST_COLUMNS[1:]:
+            if key.endswith(f"/{col}"):
+                out[col] += value
+    return out
+
+
+def compute_table(costs: list[tuple[str, str, dict[str, Any]]], models: list[str]) -> pd.DataFrame:
+    """What each row of the main table cost: per seed, the sum over the jobs that made its model
+    (a DAPO iteration counts its own and every earlier iteration's, MC labelling included), then
+    the mean over seeds, and the std of the wall time.
+
+    costs: (model, seed, metrics of one job), one per job and seed; models: the row order.
+    """
+    per_seed: dict[tuple[str, str], dict[str, float]] = {}
+    for model, seed, metrics in costs:
+        total = per_seed.setdefault((model, seed), dict.fromkeys(COST_COLUMNS, 0.0))
+        for k, v in job_cost(metrics).items():
+            total[k] += v
+    rows = []
+    for model in models:
+        seeds = pd.DataFrame([v for (m, _), v in sorted(per_seed.items()) if m == model])
+        if seeds.empty:
+            continue
+        rows.append({"model": model, "seeds": len(seeds), **seeds.mean().to_dict(),
+                     "job_seconds_std": float(seeds["job_seconds"].std(ddof=0))})
+    return pd.DataFrame(rows, columns=["model", "seeds", *COST_COLUMNS, "job_seconds_std"])
+
+
+def compute_markdown(table: pd.DataFrame) -> str:
+    lines = ["| model | responses sampled | tokens generated | tokens trained on | job time (s) |",
+             "|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['model']} | {r['responses_sampled']:,.0f} | {r['tokens_generated']:,.0f} | "
+                     f"{r['tokens_trained']:,.0f} | {r['job_seconds']:.0f} ± {r['job_seconds_std']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def table_metrics(table: pd.DataFrame, benchmarks: list[str]) -> dict[str, dict[str, float]]:
     """The table as DVC metrics: {model: {benchmark: mean %, benchmark_std: std over seeds, and,
     where present, benchmark_delta / _lo / _hi (paired difference from the base, 95 % CI)}}."""

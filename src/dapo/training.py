@@ -18,6 +18,7 @@ from accelerate import Accelerator, PartialState
 from accelerate.utils import DistributedType, parse_flag_from_env
 from transformers import (
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     get_constant_schedule_with_warmup,
     get_cosine_schedule_with_warmup,
 )
@@ -33,6 +34,12 @@ def process_state() -> PartialState:
 def is_main_process() -> bool:
     """True in a plain run and in the rank-0 process of `accelerate launch`: the one that writes."""
     return process_state().is_main_process
+
+
+def token_count(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> int:
+    """Tokens in `texts`, without special tokens or padding: the compute accounting's unit for
+    what a training stage passes forward and backward (tables `compute`)."""
+    return sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]) if texts else 0
 
 
 def trained_model(model: PreTrainedModel) -> PreTrainedModel | None:

@@ -50,6 +50,7 @@ ORACLE_ROW = config["advantages"]["oracle_row"]
 # the baselines' rows, when the experiment has their params sections
 RFT_ROW = "rft" in config
 DPO_ROW = "dpo" in config
+GRPO_ROW = "grpo" in config
 ITERATIONS = list(range(1, config["iterations"] + 1))
 # the paper target's ablations (workflow/rules/paper.smk), when the experiment has a `paper` section;
 # a point at the experiment's own value is its main row, so only the other values are built
@@ -91,3 +92,21 @@ def critic_init(wc):
         return rules.critic.output.model.format(seed=wc.seed, iteration=i - 1)
     init = config["critic"]["init"]
     return rules.sft.output.model if init == "sft" else init
+
+
+def cost_jobs(row, seed):
+    """The metrics files of the jobs that made one seed's model of a row (results/tables/compute.md):
+    a DAPO iteration counts every earlier iteration too; the base policy, shared, is its own row."""
+    def chain(rule, i):
+        return getattr(rules, rule).output.metrics.format(seed=seed, iteration=i)
+
+    if row == "base":
+        return [rules.sft.output.metrics]
+    if row == "dapo-oracle-iter1":
+        return [chain(r, 1) for r in ("generate", "complete", "advantages_oracle", "actor_oracle")]
+    if row.startswith("dapo-iter"):
+        return [chain(r, i) for i in range(1, int(row[len("dapo-iter"):]) + 1)
+                for r in ("generate", "complete", "critic", "advantages", "actor")]
+    own = getattr(rules, row).output.metrics.format(seed=seed)
+    return [own] if row == "grpo" else [chain("generate", 1), own]  # rft, dpo train on generate's samples
+

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from ..io import write_json
 from ..tracking import StageRun
-from . import _cli
+from . import STARTED, _cli
 
 
 def add_chain_args(p) -> None:
@@ -27,7 +28,9 @@ def start_run(stage: str, params: dict[str, Any], args) -> StageRun:
 
 def finish(run: StageRun, out: Path, metrics: dict[str, Any], curve: _cli.Curve | None = None) -> None:
     """Write <out>/metrics.json and, for a training stage, <out>/curve.csv (the DVC-tracked
-    records); print and log the scalar metrics."""
+    records), with the job's wall time from process start (`<stage>/job_seconds`, for the compute
+    table); print and log the scalar metrics."""
+    metrics = {**metrics, f"{run.stage}/job_seconds": time.time() - STARTED}
     if curve is not None:
         curve.write(out / "curve.csv")
     write_json(out / "metrics.json", metrics)

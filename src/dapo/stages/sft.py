@@ -7,13 +7,15 @@ Writes a plain Hugging Face checkpoint (--out), a metrics json (--metrics) and t
 
 from __future__ import annotations
 
+import time
+
 from ..io import InputError, read_jsonl, write_json
 from ..models import build_char_tokenizer, build_policy, save_checkpoint
 from ..sft import demonstration, sft_example, train_sft
 from ..tasks import get_task
 from ..tracking import StageRun
 from ..training import trained_model
-from . import _cli
+from . import STARTED, _cli
 
 
 def main(args, params):
@@ -36,6 +38,7 @@ def main(args, params):
     if model is None:  # under accelerate launch, one process writes and logs
         return
     summary["sft/parameters"] = n_params
+    summary["sft/job_seconds"] = time.time() - STARTED
     save_checkpoint(model, tokenizer, args.out)
     write_json(args.metrics, summary)
     curve.write(args.curve)

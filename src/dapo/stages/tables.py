@@ -4,14 +4,18 @@ Writes --out (csv: one row per model, per benchmark greedy accuracy in percent, 
 sampled accuracy, and the paired difference from the base with its 95 % bootstrap CI over problems
 and seeds), a markdown rendering next to it (.md), the same numbers as DVC metrics (--metrics,
 json), a figure of accuracies and differences (--figure), and --versus-out (csv and .md): the
-paired difference of each DAPO row from each baseline (--versus model:other ...).
+paired difference of each DAPO row from each baseline (--versus model:other ...), and
+--compute-out (csv and .md): what each row cost, from the metrics of the jobs that made it
+(--costs model:seed:metrics.json ...).
 """
 
 from __future__ import annotations
 
 from .. import tracking
-from ..io import atomic_path, write_json
+from ..io import InputError, atomic_path, read_json, write_json
 from ..tables import (
+    compute_markdown,
+    compute_table,
     load_records,
     load_summaries,
     main_table,
@@ -35,6 +39,17 @@ def main(args, params):
         versus.to_csv(tmp, index=False)
     with atomic_path(args.versus_out.rsplit(".", 1)[0] + ".md") as tmp:
         tmp.write_text(versus_markdown(versus))
+    costs = []
+    for spec in args.costs:
+        model, seed, path = spec.split(":", 2)
+        costs.append((model, seed, read_json(path)))
+    compute = compute_table(costs, args.models)
+    if args.costs and compute.empty:
+        raise InputError("tables: --costs names none of the --models rows")
+    with atomic_path(args.compute_out) as tmp:
+        compute.to_csv(tmp, index=False)
+    with atomic_path(args.compute_out.rsplit(".", 1)[0] + ".md") as tmp:
+        tmp.write_text(compute_markdown(compute))
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
     md = args.out.rsplit(".", 1)[0] + ".md"
@@ -47,7 +62,7 @@ def main(args, params):
     print(to_markdown(table, benchmarks))
     run = StageRun("tables", params)
     run.log_metrics(tracking.table_metrics(metrics))
-    run.flush(artifacts=[args.out, md, args.metrics, args.figure, args.versus_out])
+    run.flush(artifacts=[args.out, md, args.metrics, args.figure, args.versus_out, args.compute_out])
 
 
 if __name__ == "__main__":
@@ -60,4 +75,7 @@ if __name__ == "__main__":
     p.add_argument("--figure", required=True, help="bar chart png")
     p.add_argument("--versus", nargs="*", default=[], help="model:other pairs to compare (a DAPO row:a baseline)")
     p.add_argument("--versus-out", required=True, help="csv of the pairs' paired differences (.md beside it)")
+    p.add_argument("--costs", nargs="*", default=[],
+                   help="model:seed:metrics.json of each job that made a row's model, for each seed")
+    p.add_argument("--compute-out", required=True, help="csv of each row's compute (.md beside it)")
     _cli.run(main, p)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .io import InputError
-from .training import process_state
+from .training import TrainerCurve, process_state
 
 
 def preference_pairs(responses: pd.DataFrame) -> pd.DataFrame:
@@ -34,24 +34,6 @@ def preference_pairs(responses: pd.DataFrame) -> pd.DataFrame:
         rows += [(prompt_id, c, r) for c in sorted(group.loc[correct, "response"])
                  for r in sorted(group.loc[~correct, "response"])]
     return pd.DataFrame(rows, columns=["prompt_id", "chosen", "rejected"])
-
-
-class _Log(TrainerCallback):
-    """The trainer's logged loss, gradient norm, learning rate, rewards and log-probs as `dpo/<name>`
-    metrics of the stage's curve."""
-
-    KEEP = ("loss", "grad_norm", "learning_rate", "rewards/", "logps/")
-
-    def __init__(self, on_log: Callable[[int, dict[str, float]], None] | None):
-        self.sink, self.last = on_log, {}
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        row = {f"dpo/{k.replace('/', '_')}": float(v) for k, v in (logs or {}).items()
-               if k.startswith(self.KEEP) and isinstance(v, (int, float))}
-        if row:
-            self.last = row
-            if self.sink and state.is_world_process_zero:
-                self.sink(state.global_step, row)
 
 
 def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str],
@@ -82,7 +64,8 @@ def train_dpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt
             bf16=torch.cuda.is_available())  # TRL's default, bf16, has no CPU kernels to run on
         data = Dataset.from_dict({"prompt": prompts, "chosen": pairs["chosen"].tolist(),
                                   "rejected": pairs["rejected"].tolist()})
-        log = _Log(on_log)
+        # the trainer's loss, gradient norm, learning rate, rewards and log-probs: the stage's curve
+        log = TrainerCurve("dpo", ("loss", "grad_norm", "learning_rate", "rewards/", "logps/"), on_log)
         # the reference is pi_0 itself (TRL would reload it from the model's path). Its log-probs run
         # with each batch: TRL's precompute_ref_log_probs failed under two CPU processes (the second
         # looked for the first's temporary datasets cache file)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .io import InputError
 from .tasks import Task
-from .training import process_state
+from .training import TrainerCurve, process_state
 
 
 def verifier_reward(task: Task, problems: dict[str, dict]) -> Callable[..., list[float]]:
@@ -34,7 +34,7 @@ def verifier_reward(task: Task, problems: dict[str, dict]) -> Callable[..., list
     return correct
 
 
-class _Log(TrainerCallback):
+class _Curve(TrainerCurve):
     """The trainer's logged loss, reward, KL, clip ratio and completion length as `grpo/<name>`
     metrics of the stage's curve, and the tokens sampled: each logged mean completion length
     covers `responses` responses per step since the previous log."""
@@ -43,19 +43,15 @@ class _Log(TrainerCallback):
             "completions/clipped_ratio", "num_tokens")
 
     def __init__(self, on_log: Callable[[int, dict[str, float]], None] | None, responses: int):
-        self.sink, self.last, self.responses = on_log, {}, responses
-        self.step, self.tokens_generated = 0, 0.0
+        super().__init__("grpo", self.KEEP, on_log)
+        self.responses, self.step, self.tokens_generated = responses, 0, 0.0
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        row = {f"grpo/{k.replace('/', '_')}": float(v) for k, v in (logs or {}).items()
-               if k.startswith(self.KEEP) and isinstance(v, (int, float))}
-        if "grpo/completions_mean_length" in row:
-            self.tokens_generated += row["grpo/completions_mean_length"] * self.responses * (state.global_step - self.step)
+        length = (logs or {}).get("completions/mean_length")
+        if isinstance(length, (int, float)):
+            self.tokens_generated += length * self.responses * (state.global_step - self.step)
             self.step = state.global_step
-        if row:
-            self.last = row
-            if self.sink and state.is_world_process_zero:
-                self.sink(state.global_step, row)
+        super().on_log(args, state, control, logs=logs, **kwargs)
 
 
 def train_grpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str],
@@ -96,7 +92,7 @@ def train_grpo(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, promp
             # TRL's defaults, bf16 and gradient checkpointing, cost time on a CPU and buy nothing here
             gradient_checkpointing=False, bf16=torch.cuda.is_available())
         data = Dataset.from_dict({"prompt": prompts, "prompt_id": prompt_ids})
-        log = _Log(on_log, batch)
+        log = _Curve(on_log, batch)
         trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data,
                               processing_class=tokenizer, callbacks=[log])
         start = time.time()

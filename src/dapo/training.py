@@ -11,7 +11,7 @@ one up to float summation order (tests/test_multiprocess.py).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from accelerate import Accelerator, PartialState
@@ -19,6 +19,7 @@ from accelerate.utils import DistributedType, parse_flag_from_env
 from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    TrainerCallback,
     get_constant_schedule_with_warmup,
     get_cosine_schedule_with_warmup,
 )
@@ -40,6 +41,23 @@ def token_count(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> int
     """Tokens in `texts`, without special tokens or padding: the compute accounting's unit for
     what a training stage passes forward and backward (tables `compute`)."""
     return sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]) if texts else 0
+
+
+class TrainerCurve(TrainerCallback):
+    """The logged values of a transformers/TRL trainer (the dpo and grpo baselines) whose names start
+    with one of `keep`, as `<name>/<key>` metrics ('/' in a key becomes '_'), sent to `on_log` by the
+    main process for the stage's curve; `last` holds the latest row for the summary."""
+
+    def __init__(self, name: str, keep: tuple[str, ...], on_log: Callable[[int, dict[str, float]], None] | None):
+        self.name, self.keep, self.sink, self.last = name, keep, on_log, {}
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        row = {f"{self.name}/{k.replace('/', '_')}": float(v) for k, v in (logs or {}).items()
+               if k.startswith(self.keep) and isinstance(v, (int, float))}
+        if row:
+            self.last = row
+            if self.sink and state.is_world_process_zero:
+                self.sink(state.global_step, row)
 
 
 def trained_model(model: PreTrainedModel) -> PreTrainedModel | None:

@@ -1,5 +1,5 @@
-"""What the outcome-level baseline stages (rft, dpo) share: their arguments, their inputs (the rl
-prompts and one chain's generate responses), and their ending."""
+"""What the baseline stages share: for the outcome-level ones (rft, dpo) their arguments and inputs
+(the rl prompts and one chain's generate responses); for all three (grpo too) their ending."""
 
 from __future__ import annotations
 

@@ -8,14 +8,11 @@ curve <out>/curve.csv.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..grpo import train_grpo, verifier_reward
 from ..io import read_jsonl
-from ..models import load_policy, save_checkpoint
+from ..models import load_policy
 from ..tasks import get_task
-from ..training import trained_model
-from . import _chain, _cli
+from . import _baseline, _chain, _cli
 
 
 def main(args, params):
@@ -30,12 +27,7 @@ def main(args, params):
     summary = train_grpo(model, tok, [task.render_prompt(p) for p in problems], [p["id"] for p in problems],
                          verifier_reward(task, {p["id"]: p for p in problems}),
                          {**hp, "seed": _chain.chain_seed(args, 7)}, on_log=curve.log)
-    model = trained_model(model)
-    if model is None:
-        return
-    out = Path(args.out)
-    save_checkpoint(model, tok, out / "model")
-    _chain.finish(run, out, {**summary, "grpo/prompts": len(problems)}, curve)
+    _baseline.finish(run, curve, model, tok, args, {**summary, "grpo/prompts": len(problems)})
 
 
 if __name__ == "__main__":

@@ -39,11 +39,10 @@ def main(args, params):
         versus.to_csv(tmp, index=False)
     with atomic_path(args.versus_out.rsplit(".", 1)[0] + ".md") as tmp:
         tmp.write_text(versus_markdown(versus))
-    costs = []
-    for spec in args.costs:
-        model, seed, path = spec.split(":", 2)
-        costs.append((model, seed, read_json(path)))
-    compute = compute_table(costs, args.models)
+    specs = [spec.split(":", 2) for spec in args.costs]
+    # a job counts towards several rows (iteration 1's towards iteration 2, generate's towards rft and dpo)
+    metrics_of = {path: read_json(path) for path in dict.fromkeys(path for _, _, path in specs)}
+    compute = compute_table([(model, seed, metrics_of[path]) for model, seed, path in specs], args.models)
     if args.costs and compute.empty:
         raise InputError("tables: --costs names none of the --models rows")
     with atomic_path(args.compute_out) as tmp:

@@ -46,14 +46,21 @@ def test_preference_pairs_are_every_correct_against_every_wrong_finished_respons
     assert preference_pairs(responses.sample(frac=1, random_state=1)).equals(pairs)
 
 
+def stage_workspace(d, size):
+    """A baseline stage's inputs in `d`: the smoke params (params.yaml), a tiny pi_0 (pi0/) and
+    `size` countdown problems (rl.jsonl); returns the params and the problems."""
+    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    tok = build_char_tokenizer()
+    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d / "pi0")
+    problems = get_task("countdown").make_problems(params["data"]["train"], size=size, seed=0)
+    (d / "rl.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    return params, problems
+
+
 @pytest.mark.parametrize("stage", ["rft", "dpo"])
 def test_with_no_correct_response_the_stage_writes_pi_0_unchanged(tmp_path, stage):
-    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    tok = build_char_tokenizer()
-    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, tmp_path / "pi0")
-    problems = get_task("countdown").make_problems(params["data"]["train"], size=2, seed=0)
-    (tmp_path / "rl.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    _, problems = stage_workspace(tmp_path, 2)
     pd.DataFrame({"prompt_id": [p["id"] for p in problems], "sample": [0, 0], "response": ["1 + 1 = 2", "3"],
                   "finished": [True, True], "correct": [False, False], "num_steps": [1, 1]}
                  ).to_parquet(tmp_path / "responses.parquet")
@@ -108,12 +115,7 @@ def test_grpo_samples_groups_from_the_current_policy_and_scores_each_against_its
 
 
 def test_the_grpo_stage_writes_its_model_metrics_and_curve(tmp_path):
-    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    tok = build_char_tokenizer()
-    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, tmp_path / "pi0")
-    problems = get_task("countdown").make_problems(params["data"]["train"], size=4, seed=0)
-    (tmp_path / "rl.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    params, _ = stage_workspace(tmp_path, 4)
     run(tmp_path, sys.executable, "-m", "dapo.stages.grpo", "--params", "params.yaml", "--seed", "0",
         "--iteration", "1", "--policy", "pi0", "--data", "rl.jsonl", "--out", "out")
     metrics = json.loads((tmp_path / "out/metrics.json").read_text())

@@ -44,6 +44,11 @@ if "grpo" in config:
     include: "workflow/rules/grpo.smk"
 
 
+if "ppo" in config:
+
+    include: "workflow/rules/ppo.smk"
+
+
 # the paper target (results/tables/paper.md): the ablations of the paper's Tables 4-6
 if "paper" in config:
 

@@ -1,14 +1,15 @@
-"""Probe: the settings of the baselines (RFT: steps, lr; DPO: beta, lr; GRPO: lr), chosen on the val
-split (never a benchmark).
+"""Probe: the settings of the baselines (RFT: steps, lr; DPO: beta, lr; GRPO: lr; PPO: actor lr),
+chosen on the val split (never a benchmark).
 
 Trains pi_0 of the default build on the responses of one chain's generate stage (seed 0, iteration
-1), as the rft or dpo stage does, or online on the rl prompts, as the grpo stage does, under each
+1), as the rft or dpo stage does, or online on the rl prompts, as the grpo and ppo stages do, under each
 setting, and reports val greedy and sampled accuracy against pi_0 with the paired 95 % bootstrap CI.
 
     snakemake --cores 2 results/generate/seed0/iter1/responses.parquet
     python probes/baseline_regime.py --method rft                       # the grid
     python probes/baseline_regime.py --method dpo --hp '{"beta": 0.3}'  # one setting over the params'
     python probes/baseline_regime.py --method grpo                      # online, on the rl prompts
+    python probes/baseline_regime.py --method ppo
 
 Prints one line per setting and appends it to probes/results/baseline_regime.jsonl.
 """
@@ -28,8 +29,9 @@ from dapo.evaluation import evaluate
 from dapo.generation import HFGenerator
 from dapo.grpo import train_grpo, verifier_reward
 from dapo.io import read_jsonl, read_parquet
-from dapo.models import load_policy
+from dapo.models import load_policy, load_value_model
 from dapo.params import load_params
+from dapo.ppo import train_ppo
 from dapo.rft import rft_demonstrations
 from dapo.sft import sft_example, train_sft
 from dapo.tasks import get_task
@@ -41,7 +43,9 @@ GRID = {"rft": [{"lr": lr, "steps": steps} for lr, steps in itertools.product([3
                   [(1e-5, 0.1, 50), (3e-5, 0.1, 25), (1e-5, 0.5, 50), (3e-6, 0.1, 100)])],
         # 48 steps of 16 prompts x 16 responses sample 12,288 responses, about what DAPO's generate
         # and complete stages sample for one chain (1,280 + about 11,000)
-        "grpo": [{"lr": lr, "steps": 48} for lr in [1e-5, 3e-5, 1e-4]]}
+        "grpo": [{"lr": lr, "steps": 48} for lr in [1e-5, 3e-5, 1e-4]],
+        # the same budget: 48 rollouts of 64 prompts x 4 responses
+        "ppo": [{"actor_lr": lr, "critic_lr": 1e-4, "steps": 48} for lr in [1e-5, 3e-5, 1e-4]]}
 
 
 def main():
@@ -50,7 +54,7 @@ def main():
     ap.add_argument("--root", default="results")
     ap.add_argument("--chain", default="seed0/iter1")
     ap.add_argument("--samples", type=int, default=4)
-    ap.add_argument("--method", choices=["rft", "dpo", "grpo"], required=True)
+    ap.add_argument("--method", choices=["rft", "dpo", "grpo", "ppo"], required=True)
     ap.add_argument("--hp", help="JSON of settings over the params file's section: run this one setting")
     ap.add_argument("--skip", type=int, default=0, help="leave out the grid's first settings (already run)")
     args = ap.parse_args()
@@ -77,11 +81,17 @@ def main():
         elif args.method == "grpo":
             train_grpo(model, tok, [task.render_prompt(p) for p in problems.values()], list(problems),
                        verifier_reward(task, problems), hp, progress=False)
+        elif args.method == "ppo":
+            critic, _ = load_value_model(root / "sft/model")
+            train_ppo(model, critic, load_policy(root / "sft/model")[0].eval(), tok,
+                      [task.render_prompt(p) for p in problems.values()], list(problems), verifier_reward(task, problems),
+                      hp, progress=False)
         else:
             train_dpo(model, tok, pair_prompts, pairs, hp, progress=False)
         records, s = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, args.samples)
         gd, sd = paired_deltas(records, base_records, args.samples)
-        row = {"method": args.method, **hp, "examples": {"rft": len(examples), "dpo": len(pairs), "grpo": len(problems)}[args.method], "val_greedy": s["accuracy"], "val_sampled": s["sampled_accuracy"],
+        row = {"method": args.method, **hp, "examples": {"rft": len(examples), "dpo": len(pairs), "grpo": len(problems),
+                                                  "ppo": len(problems)}[args.method], "val_greedy": s["accuracy"], "val_sampled": s["sampled_accuracy"],
                "greedy_delta_ci": gd, "sampled_delta_ci": sd, "base_greedy": base_summary["accuracy"],
                "base_sampled": base_summary["sampled_accuracy"], "outcomes": s.get("greedy_outcomes"),
                "chain": args.chain, "root": str(root), "seconds": time.time() - start}

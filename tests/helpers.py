@@ -153,3 +153,15 @@ def assert_same_training(a: Path, b: Path, stage: str, rtol: float, atol: float 
     assert wa.keys() == wb.keys()
     for name in wa:
         torch.testing.assert_close(wa[name], wb[name], rtol=rtol, atol=atol, msg=name)
+
+
+def stage_workspace(d, size):
+    """A baseline stage's inputs in `d`: the smoke params (params.yaml), a tiny pi_0 (pi0/) and
+    `size` countdown problems (rl.jsonl); returns the params and the problems."""
+    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    tok = build_char_tokenizer()
+    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d / "pi0")
+    problems = get_task("countdown").make_problems(params["data"]["train"], size=size, seed=0)
+    (d / "rl.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    return params, problems

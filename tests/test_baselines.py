@@ -9,7 +9,6 @@ import tempfile
 import pandas as pd
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 from conftest import TINY_LLAMA
@@ -18,7 +17,7 @@ from dapo.grpo import train_grpo, verifier_reward
 from dapo.models import build_char_tokenizer, build_policy, load_policy, save_checkpoint
 from dapo.rft import rft_demonstrations
 from dapo.tasks import get_task
-from helpers import REPO, run
+from helpers import run, stage_workspace
 
 
 def test_demonstrations_are_the_distinct_correct_responses_in_a_fixed_order():
@@ -44,18 +43,6 @@ def test_preference_pairs_are_every_correct_against_every_wrong_finished_respons
     # a: 2 distinct correct x 1 finished wrong (the truncated one never ended); b, c: one side only
     assert list(zip(pairs["prompt_id"], pairs["chosen"], pairs["rejected"])) == [("a", "c1", "w1"), ("a", "c2", "w1")]
     assert preference_pairs(responses.sample(frac=1, random_state=1)).equals(pairs)
-
-
-def stage_workspace(d, size):
-    """A baseline stage's inputs in `d`: the smoke params (params.yaml), a tiny pi_0 (pi0/) and
-    `size` countdown problems (rl.jsonl); returns the params and the problems."""
-    params = yaml.safe_load((REPO / "params/smoke.yaml").read_text())
-    (d / "params.yaml").write_text(yaml.safe_dump(params))
-    tok = build_char_tokenizer()
-    save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d / "pi0")
-    problems = get_task("countdown").make_problems(params["data"]["train"], size=size, seed=0)
-    (d / "rl.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
-    return params, problems
 
 
 @pytest.mark.parametrize("stage", ["rft", "dpo"])

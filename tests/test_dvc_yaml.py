@@ -16,9 +16,9 @@ def test_committed_dvc_yaml_matches_the_workflow():
 
 def test_stages_carry_the_rules_commands_deps_params_and_outputs():
     stages = yaml.safe_load(dvc_yaml("smoke", REPO))["stages"]
-    # params/smoke.yaml: dag, data, sft, 2 seeds x (2 iterations x 5 chain stages + rft + dpo + grpo), 11 evaluate,
-    # tables
-    assert len(stages) == 41
+    # params/smoke.yaml: dag, data, sft, 2 seeds x (2 iterations x 5 chain stages + rft + dpo + grpo + ppo),
+    # 13 evaluate, tables
+    assert len(stages) == 45
     actor = stages["actor-seed1-iter2"]
     assert actor["cmd"].startswith("mkdir -p results/smoke/logs/actor/seed1 && python -m dapo.stages.actor "
                                    "--params params/smoke.yaml --seed 1 --iteration 2 ")
@@ -71,7 +71,7 @@ def test_check_names_the_stages_a_new_seed_adds(tmp_path):
     result = run(repo, sys.executable, "-m", "dapo.dvc_yaml", "--experiment", "smoke", "--check", "--quiet", check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines()[-1].startswith("error: dvc.yaml has drifted from the Snakemake DAG of params/smoke.yaml "
-                                    "(18 stages to add, 0 to remove, 1 changed)")
+                                    "(20 stages to add, 0 to remove, 1 changed)")
 
 
 def test_unknown_experiment_is_a_one_line_error(tmp_path):

@@ -24,7 +24,7 @@ def test_every_shipped_experiment_is_valid(path):
     assert params["experiment"] == path.stem
     stages = {"experiment", "iterations", "seeds", "data", "model", "sft", "generate", "complete", "critic",
               "advantages", "actor", "evaluate"}
-    assert stages <= set(params) <= stages | {"rft", "dpo", "grpo", "paper"}  # baselines and the paper target are optional
+    assert stages <= set(params) <= stages | {"rft", "dpo", "grpo", "ppo", "paper"}  # baselines and the paper target are optional
 
 
 def test_every_schema_key_is_documented():

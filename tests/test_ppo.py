@@ -1,11 +1,35 @@
-"""The PPO baseline's equations against numbers computed by hand."""
+"""The PPO baseline: its equations against numbers computed by hand, the packed rollout batch
+against one unpadded forward pass per response, the loop and the stage."""
 
+import json
 import math
+import sys
+import tempfile
 
+import pandas as pd
 import pytest
 import torch
 
-from dapo.ppo import clipped_policy_loss, clipped_value_loss, gae, kl_shaped_rewards
+from conftest import TINY_LLAMA
+from dapo.models import (
+    build_char_tokenizer,
+    build_policy,
+    load_policy,
+    load_value_model,
+    save_checkpoint,
+)
+from dapo.ppo import (
+    clipped_policy_loss,
+    clipped_value_loss,
+    gae,
+    kl_shaped_rewards,
+    pack,
+    response_logps,
+    response_values,
+    train_ppo,
+    whiten,
+)
+from helpers import run, stage_workspace
 
 
 def test_gae_by_hand():
@@ -75,3 +99,108 @@ def test_kl_shaped_rewards_by_hand():
     mask = torch.tensor([[True, True, False], [True, False, False]])
     rewards = kl_shaped_rewards(logps, ref, torch.tensor([1.0, 0.0]), mask, kl_coef=0.01)
     torch.testing.assert_close(rewards, torch.tensor([[-0.005, 1.005, 0.0], [0.0, 0.0, 0.0]]))
+
+
+def test_whiten_by_hand():
+    """Real tokens 1, 2, 3 (the 9 is padding): mean 2, population std sqrt(2/3)."""
+    out = whiten(torch.tensor([[1.0, 2.0], [3.0, 9.0]]), torch.tensor([[True, True], [True, False]]))
+    s = math.sqrt(2 / 3)
+    torch.testing.assert_close(out, torch.tensor([[-1 / s, 0.0], [1 / s, 0.0]]))
+
+
+def test_pack_left_pads_prompts_and_right_pads_responses():
+    ids, attn, mask = pack([[5, 6, 7], [8]], [[1], [2, 3]], pad_id=0)
+    assert ids.tolist() == [[5, 6, 7, 1, 0], [0, 0, 8, 2, 3]]
+    assert attn.tolist() == [[1, 1, 1, 1, 0], [0, 0, 1, 1, 1]]
+    assert mask.tolist() == [[True, False], [True, True]]
+
+
+def test_packed_logps_and_values_equal_one_unpadded_forward_per_response():
+    """The batched fast path against a naive loop: each response alone, no padding at all."""
+    tok = build_char_tokenizer()
+    prompts = [tok("12 + 3 =", add_special_tokens=False)["input_ids"], tok("4 =", add_special_tokens=False)["input_ids"]]
+    responses = [tok(" 15", add_special_tokens=False)["input_ids"] + [tok.eos_token_id],
+                 tok(" 4 + 0 = 4", add_special_tokens=False)["input_ids"]]
+    with tempfile.TemporaryDirectory() as d:
+        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d)
+        policy, _ = load_policy(d)
+        critic, _ = load_value_model(d, seed=3)
+    ids, attn, mask = pack(prompts, responses, tok.pad_token_id)
+    with torch.no_grad():
+        logps = response_logps(policy.eval(), ids, attn, mask.shape[1])
+        values = response_values(critic.eval(), ids, attn, mask.shape[1])
+        for b, (p, r) in enumerate(zip(prompts, responses)):
+            seq = torch.tensor([p + r])
+            alone = torch.log_softmax(policy(input_ids=seq).logits[0].float(), -1)
+            v = critic(input_ids=seq).logits[0, :, 0]
+            for t, token in enumerate(r):
+                assert logps[b, t].item() == pytest.approx(alone[len(p) + t - 1, token].item(), abs=1e-5)
+                assert values[b, t].item() == pytest.approx(v[len(p) + t - 1].item(), abs=1e-5)
+    assert mask.sum().item() == sum(map(len, responses))
+
+
+PPO_HP = {"prompts_per_step": 3, "samples_per_prompt": 2, "steps": 2, "ppo_epochs": 2, "minibatches": 2,
+          "kl_coef": 0.01, "gamma": 1.0, "lam": 0.95, "clip": 0.2, "value_clip": 0.2, "temperature": 1.0,
+          "max_new_tokens": 8, "actor_lr": 1e-2, "critic_lr": 1e-2, "warmup_steps": 0, "weight_decay": 0.0,
+          "max_grad_norm": 1.0, "adam_betas": [0.9, 0.999], "seed": 0, "log_every": 1}
+
+
+def test_ppo_samples_from_the_current_policy_scores_each_response_against_its_own_prompt_and_trains_both_models():
+    tok = build_char_tokenizer()
+    texts = [f"{k} + {k} =" for k in range(6)]
+    seen = []
+
+    def reward(prompts, completions, prompt_id, **kwargs):
+        seen.extend(zip(prompts, prompt_id, completions))
+        return [float(len(c) % 3 == 0) for c in completions]
+
+    with tempfile.TemporaryDirectory() as d:
+        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d)
+        policy, _ = load_policy(d)
+        ref, critic = load_policy(d)[0].eval(), load_value_model(d)[0]
+        before = [{k: v.clone() for k, v in m.state_dict().items()} for m in (policy, critic)]
+        frozen = {k: v.clone() for k, v in ref.state_dict().items()}
+        curve = []
+        summary = train_ppo(policy, critic, ref, tok, texts, [f"p{k}" for k in range(6)], reward, PPO_HP,
+                            on_log=lambda step, row: curve.append((step, row)), progress=False)
+    # 2 rollouts x 3 prompts x 2 responses; the 6 prompts are each drawn once before any repeats
+    assert summary["ppo/responses_sampled"] == len(seen) == 12
+    assert sorted(p for p, _, _ in seen) == sorted(texts * 2) and all(p == texts[int(i[1:])] for p, i, _ in seen)
+    assert all(seen[k][1] == seen[k + 1][1] for k in range(0, 12, 2))  # a prompt's responses side by side
+    assert summary["ppo/actor_updates"] == 2 * PPO_HP["ppo_epochs"] * PPO_HP["minibatches"]
+    # 1 to 8 tokens per response (end-of-sequence included); prompts are 7 characters
+    assert 12 <= summary["ppo/tokens_generated"] <= 12 * 8
+    assert summary["ppo/tokens_trained"] == 2 * PPO_HP["ppo_epochs"] * (summary["ppo/tokens_generated"] + 12 * 7)
+    assert [step for step, _ in curve] == [1, 2] and all(0 <= row["ppo/reward"] <= 1 for _, row in curve)
+    for model, old in zip((policy, critic), before):
+        assert any(not torch.equal(old[k], v) for k, v in model.state_dict().items())
+    assert all(torch.equal(frozen[k], v) for k, v in ref.state_dict().items())
+
+
+def test_ppo_s_first_update_starts_at_ratio_one_so_a_zero_learning_rate_clips_nothing():
+    """With lr 0 the policy never moves: every ratio is exactly 1, nothing is clipped, and the
+    policy loss is minus the mean whitened advantage, 0."""
+    tok = build_char_tokenizer()
+    curve = []
+    with tempfile.TemporaryDirectory() as d:
+        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d)
+        policy, _ = load_policy(d)
+        train_ppo(policy, load_value_model(d)[0], None, tok, ["1 + 1 =", "2 + 2 ="], ["a", "b"],
+                  lambda prompts, completions, prompt_id: [float(len(c) > 4) for c in completions],
+                  {**PPO_HP, "actor_lr": 1e-30, "minibatches": 1, "kl_coef": 0.0}, on_log=lambda s, r: curve.append(r),
+                  progress=False)
+    assert all(row["ppo/clip_fraction"] == 0 and row["ppo/kl"] == 0 for row in curve)
+    assert all(abs(row["ppo/policy_loss"]) < 1e-5 for row in curve)
+
+
+def test_the_ppo_stage_writes_its_model_metrics_and_curve(tmp_path):
+    params, _ = stage_workspace(tmp_path, 4)
+    run(tmp_path, sys.executable, "-m", "dapo.stages.ppo", "--params", "params.yaml", "--seed", "0",
+        "--iteration", "1", "--policy", "pi0", "--data", "rl.jsonl", "--out", "out")
+    metrics = json.loads((tmp_path / "out/metrics.json").read_text())
+    hp = params["ppo"]
+    assert metrics["ppo/steps"] == hp["steps"] and metrics["ppo/prompts"] == 4
+    assert metrics["ppo/responses_sampled"] == hp["steps"] * hp["prompts_per_step"] * hp["samples_per_prompt"]
+    assert metrics["ppo/tokens_trained"] > metrics["ppo/tokens_generated"] > 0 and metrics["ppo/job_seconds"] > 0
+    assert list(pd.read_csv(tmp_path / "out/curve.csv")["step"]) == list(range(1, hp["steps"] + 1))
+    assert (tmp_path / "out/model/model.safetensors").is_file()

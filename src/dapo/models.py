@@ -20,6 +20,7 @@ from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -101,6 +102,22 @@ def load_critic(path: str | Path, dtype: torch.dtype = torch.float32,
     tok = load_tokenizer(path)
     torch.manual_seed(seed)
     model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1, dtype=dtype).to(default_device())
+    model.config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def load_value_model(path: str | Path, dtype: torch.dtype = torch.float32,
+                     seed: int = 0) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A token-level value model V(s_t) for PPO: the policy's body with a one-output linear head on
+    every position (transformers' token classifier), without dropout so that the values a batch was
+    sampled with are the ones the clipped value loss compares against. The head is drawn from
+    torch's generator seeded with `seed`."""
+    path = _checkpoint_dir(path)
+    tok = load_tokenizer(path)
+    torch.manual_seed(seed)
+    config = AutoConfig.from_pretrained(path, num_labels=1)
+    config.classifier_dropout = 0.0  # not a field of every config class, so set after loading
+    model = _from_pretrained(AutoModelForTokenClassification, path, config=config, dtype=dtype).to(default_device())
     model.config.pad_token_id = tok.pad_token_id
     return model, tok
 

@@ -135,7 +135,7 @@ def versus_markdown(table: pd.DataFrame) -> str:
 
 # Compute accounting: which metric of which stage counts as a sampled response; every stage's
 # `<stage>/tokens_generated`, `<stage>/tokens_trained` and `<stage>/job_seconds` add up as they are.
-SAMPLED = ("generate/responses_sampled", "complete/completions", "grpo/responses_sampled")
+SAMPLED = ("generate/responses_sampled", "complete/completions", "grpo/responses_sampled", "ppo/responses_sampled")
 COST_COLUMNS = ("responses_sampled", "tokens_generated", "tokens_trained", "job_seconds")
 
 

@@ -22,7 +22,8 @@ SMOKE = "params/smoke.yaml"
 ALL_STAGES = {"dag", "data", "sft", "evaluate-base", "tables",
               *(f"{s}-seed0-iter{i}" for s in ("generate", "complete", "critic", "advantages", "actor") for i in (1, 2)),
               *(f"evaluate-dapo-iter{i}-seed0" for i in (1, 2)), "rft-seed0", "evaluate-rft-seed0",
-              "dpo-seed0", "evaluate-dpo-seed0", "grpo-seed0", "evaluate-grpo-seed0"}
+              "dpo-seed0", "evaluate-dpo-seed0", "grpo-seed0", "evaluate-grpo-seed0",
+              "ppo-seed0", "evaluate-ppo-seed0"}
 # actor.beta changes both actors, so every stage that reads an actor checkpoint reruns: pi_1 samples,
 # labels and is the reference of iteration 2, and both are evaluated. The critic and the table rerun
 # only if their inputs change: DVC compares contents, and on the smoke policy they may come out equal.
@@ -30,7 +31,7 @@ MUST_RERUN = {"actor-seed0-iter1", "actor-seed0-iter2", "generate-seed0-iter2", 
               "advantages-seed0-iter2", "evaluate-dapo-iter1-seed0", "evaluate-dapo-iter2-seed0"}
 MAY_RERUN = {"critic-seed0-iter2", "tables"}
 EVALUATE_STAGES = {"evaluate-base", "evaluate-dapo-iter1-seed0", "evaluate-dapo-iter2-seed0", "evaluate-rft-seed0",
-                   "evaluate-dpo-seed0", "evaluate-grpo-seed0"}
+                   "evaluate-dpo-seed0", "evaluate-grpo-seed0", "evaluate-ppo-seed0"}
 
 
 def ran(result) -> set[str]:
@@ -96,7 +97,7 @@ def test_repro_from_a_clean_checkout_runs_every_stage_and_builds_the_table(scena
     repo, steps = scenario
     assert ran(steps["repro"]) == ALL_STAGES
     table = pd.read_csv(repo / "results" / "smoke" / "tables" / "main.csv")
-    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "rft", "dpo", "grpo"]
+    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "rft", "dpo", "grpo", "ppo"]
 
 
 def test_second_repro_and_snakemake_have_nothing_to_do(scenario):
@@ -150,7 +151,7 @@ def test_exp_show_lists_the_ablation_beside_its_baseline(scenario):
         return data["metrics"]["results/smoke/tables/metrics.json"]["data"]
 
     assert beta(exp) == 0.02 and beta(baseline["data"]) == 0.01
-    assert set(table(exp)) == set(table(baseline["data"])) == {"base", "dapo-iter1", "dapo-iter2", "rft", "dpo", "grpo"}
+    assert set(table(exp)) == set(table(baseline["data"])) == {"base", "dapo-iter1", "dapo-iter2", "rft", "dpo", "grpo", "ppo"}
     assert table(exp)["base"] == table(baseline["data"])["base"]  # the base policy did not rerun
 
 
@@ -185,5 +186,5 @@ def test_a_params_change_that_adds_stages_fails_until_dvc_yaml_is_regenerated(sc
     result = steps["exp_seeds"]
     out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "dvc.yaml has drifted from the Snakemake DAG of params/smoke.yaml (18 stages to add" in out, out[-2000:]
+    assert "dvc.yaml has drifted from the Snakemake DAG of params/smoke.yaml (20 stages to add" in out, out[-2000:]
     assert ran(result) == {"dag"}

@@ -101,8 +101,8 @@ def test_evaluation_records_and_table(smoke_run):
     summary = json.loads((out / "evaluate" / "base" / "countdown.json").read_text())
     assert summary["accuracy"] == sum(r["correct"] for r in records) / 12
     table = pd.read_csv(out / "tables" / "main.csv")
-    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "rft", "dpo", "grpo"]
-    assert table["seeds"].tolist() == [1, 2, 2, 2, 2, 2]
+    assert table["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "rft", "dpo", "grpo", "ppo"]
+    assert table["seeds"].tolist() == [1, 2, 2, 2, 2, 2, 2]
     cols = ["", "_std", "_n", "_sampled", "_delta", "_lo", "_hi", "_sampled_delta", "_sampled_lo", "_sampled_hi"]
     assert list(table.columns) == ["model", "seeds", *(b + c for b in ("countdown", "countdown_four") for c in cols)]
     assert table.loc[0, "countdown"] == pytest.approx(100 * summary["accuracy"], abs=0.01)
@@ -111,15 +111,17 @@ def test_evaluation_records_and_table(smoke_run):
     assert (table.loc[1:, "countdown_lo"] <= table.loc[1:, "countdown_delta"]).all()
     assert (out / "figures" / "main.png").read_bytes()[:4] == b"\x89PNG"
     # what each row cost: generate samples 4 responses to each of the 8 rl prompts, GRPO 2 steps of
-    # 4 prompts x 4; a DAPO iteration adds MC completions, and iteration 2's row counts iteration 1's jobs too
+    # 4 prompts x 4, PPO 2 steps of 4 prompts x 2; a DAPO iteration adds MC completions, and iteration 2's row counts iteration 1's jobs too
     compute = pd.read_csv(out / "tables" / "compute.csv").set_index("model")
     assert compute.index.tolist() == table["model"].tolist() and (compute["job_seconds"] > 0).all()
     assert compute.loc["rft", "responses_sampled"] == compute.loc["dpo", "responses_sampled"] == 32
     assert compute.loc["grpo", "responses_sampled"] == 32 and compute.loc["grpo", "tokens_trained"] > 0
+    assert compute.loc["ppo", "responses_sampled"] == 16 and compute.loc["ppo", "tokens_trained"] > 0
     assert 32 < compute.loc["dapo-iter1", "responses_sampled"] < compute.loc["dapo-iter2", "responses_sampled"]
     assert compute.loc["base", "tokens_generated"] == 0 and compute.loc["base", "tokens_trained"] > 0
     for rule in ("data", "sft", "evaluate/base", "evaluate/dapo-iter2-seed1", "evaluate/rft-seed1", "rft/seed0",
-                 "evaluate/dpo-seed0", "dpo/seed1", "grpo/seed0", "evaluate/grpo-seed1", "tables",
+                 "evaluate/dpo-seed0", "dpo/seed1", "grpo/seed0", "evaluate/grpo-seed1", "ppo/seed1",
+                 "evaluate/ppo-seed0", "tables",
                  *(f"{stage}/seed{seed}/iter{it}" for stage in ("generate", "complete", "critic", "advantages", "actor")
                    for seed, it in CHAINS)):
         assert (out / "benchmarks" / f"{rule}.tsv").is_file()
@@ -132,8 +134,8 @@ def test_every_stage_is_in_mlflow(smoke_run):
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"])
     assert runs["tags.stage"].value_counts().to_dict() == {
-        "evaluate": 11, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
-        "rft": 2, "dpo": 2, "grpo": 2, "data": 1, "sft": 1, "tables": 1, "pipeline": 1}
+        "evaluate": 13, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
+        "rft": 2, "dpo": 2, "grpo": 2, "ppo": 2, "data": 1, "sft": 1, "tables": 1, "pipeline": 1}
     chain = runs[runs["tags.stage"] == "actor"]
     assert sorted(zip(chain["tags.seed"], chain["tags.iteration"])) == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2")]
     assert set(runs["status"]) == {"FINISHED"}
@@ -183,7 +185,7 @@ def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
         assert metrics["dapo-iter2/countdown"] == pytest.approx(table["dapo-iter2"]["countdown"])
         assert len(metrics) == sum(v is not None for row in table.values() for v in row.values())
         children = call("runs/search", {**search, "filter": f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'"})
-        assert len(children["runs"]) == 40
+        assert len(children["runs"]) == 44
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -221,10 +223,10 @@ def stage_process(repo, stage: str) -> int | None:
 # Every kind of stage, in DAG order (the smoke experiment has no oracle row). The baselines' jobs wait
 # only on generate, so their rounds build just one baseline model each: a whole build could finish
 # them before a kill, leaving none for their round.
-KILLED = ["data", "sft", "grpo", "generate", "rft", "dpo", "complete", "critic", "advantages", "actor", "evaluate",
+KILLED = ["data", "sft", "grpo", "ppo", "generate", "rft", "dpo", "complete", "critic", "advantages", "actor", "evaluate",
           "tables"]
 ROUND_TARGET = {"rft": ["results/smoke/rft/seed0/model"], "dpo": ["results/smoke/dpo/seed0/model"],
-                "grpo": ["results/smoke/grpo/seed0/model"]}
+                "grpo": ["results/smoke/grpo/seed0/model"], "ppo": ["results/smoke/ppo/seed0/model"]}
 JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.MULTILINE)
 
 
@@ -237,7 +239,7 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
     """For each kind of stage in DAG order, a build starts and its first job of that kind gets
     kill -9 while it runs; snakemake stops with the job failed, and the next build (the default
     execution profile sets rerun-incomplete) goes on from there. Over all builds every job starts
-    once, except the twelve killed ones, which start twice; the final outputs are byte-identical to
+    once, except the thirteen killed ones, which start twice; the final outputs are byte-identical to
     the uninterrupted build's (determinism on CPU)."""
     _, first = smoke_run
     tmp = tmp_path_factory.mktemp("killed")
@@ -282,6 +284,7 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
              "rft/seed0/model/model.safetensors", "rft/seed1/model/model.safetensors",
              "dpo/seed0/model/model.safetensors", "dpo/seed1/model/model.safetensors",
              "grpo/seed0/model/model.safetensors", "grpo/seed1/model/model.safetensors",
+             "ppo/seed0/model/model.safetensors", "ppo/seed1/model/model.safetensors",
              "evaluate/base/countdown.jsonl", "evaluate/dapo-iter2-seed1/countdown_four.jsonl",
              "evaluate/rft-seed1/countdown.jsonl", "evaluate/dpo-seed0/countdown.jsonl", "tables/main.csv"]
     differ = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
@@ -351,4 +354,4 @@ def test_editing_a_module_a_stage_imports_reruns_its_rules(smoke_run):
     assert "reason: Updated input files: src/dapo/training.py" in out
     planned = {rule for rule, _ in started_jobs(out)} - {"all"}
     assert planned == {"sft", "generate", "complete", "critic", "advantages", "actor", "rft", "dpo", "grpo",
-                       "evaluate", "tables"}, planned  # every rule but data, which does not import training.py
+                       "ppo", "evaluate", "tables"}, planned  # every rule but data, which does not import training.py

@@ -51,6 +51,7 @@ ORACLE_ROW = config["advantages"]["oracle_row"]
 RFT_ROW = "rft" in config
 DPO_ROW = "dpo" in config
 GRPO_ROW = "grpo" in config
+PPO_ROW = "ppo" in config
 ITERATIONS = list(range(1, config["iterations"] + 1))
 # the paper target's ablations (workflow/rules/paper.smk), when the experiment has a `paper` section;
 # a point at the experiment's own value is its main row, so only the other values are built
@@ -108,5 +109,5 @@ def cost_jobs(row, seed):
         return [chain(r, i) for i in range(1, int(row[len("dapo-iter"):]) + 1)
                 for r in ("generate", "complete", "critic", "advantages", "actor")]
     own = getattr(rules, row).output.metrics.format(seed=seed)
-    return [own] if row == "grpo" else [chain("generate", 1), own]  # rft, dpo train on generate's samples
+    return [own] if row in ("grpo", "ppo") else [chain("generate", 1), own]  # rft, dpo train on generate's samples
 

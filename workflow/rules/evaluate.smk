@@ -6,7 +6,9 @@ MODELS = {"base": rules.sft.output.model} | {
     for s in SEEDS if ORACLE_ROW
 } | {f"rft-seed{s}": rules.rft.output.model.format(seed=s) for s in SEEDS if RFT_ROW} | {
     f"dpo-seed{s}": rules.dpo.output.model.format(seed=s) for s in SEEDS if DPO_ROW
-} | {f"grpo-seed{s}": rules.grpo.output.model.format(seed=s) for s in SEEDS if GRPO_ROW}
+} | {f"grpo-seed{s}": rules.grpo.output.model.format(seed=s) for s in SEEDS if GRPO_ROW} | {
+    f"ppo-seed{s}": rules.ppo.output.model.format(seed=s) for s in SEEDS if PPO_ROW
+}
 # the main table's models; the paper target's ablated models (workflow/rules/paper.smk) are evaluated too
 MAIN_MODELS = list(MODELS)
 MODELS |= {

@@ -1,6 +1,7 @@
 # Rows of the main table: seeds of one model are averaged (model names end in -seed<k>).
 DAPO_ROWS = [f"dapo-iter{i}" for i in ITERATIONS] + (["dapo-oracle-iter1"] if ORACLE_ROW else [])
-BASELINE_ROWS = (["rft"] if RFT_ROW else []) + (["dpo"] if DPO_ROW else []) + (["grpo"] if GRPO_ROW else [])
+BASELINE_ROWS = [row for row, present in (("rft", RFT_ROW), ("dpo", DPO_ROW), ("grpo", GRPO_ROW), ("ppo", PPO_ROW))
+                 if present]
 TABLE_MODELS = ["base"] + DAPO_ROWS + BASELINE_ROWS
 # each DAPO row against each baseline, paired over problems and matched seeds (results/tables/versus.md)
 VERSUS = [f"{d}:{b}" for d in DAPO_ROWS for b in BASELINE_ROWS]

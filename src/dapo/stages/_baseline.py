@@ -1,5 +1,5 @@
 """What the baseline stages share: for the outcome-level ones (rft, dpo) their arguments and inputs
-(the rl prompts and one chain's generate responses); for all three (grpo too) their ending."""
+(the rl prompts and one chain's generate responses); for all (the online grpo and ppo too) their ending."""
 
 from __future__ import annotations
 

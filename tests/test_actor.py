@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dapo.actor import action_weights, fit_stats, state_batches, train_actor
+from dapo.actor import action_weights, fit_stats, state_batches, state_subset, train_actor
 from dapo.logprobs import batched_action_logps
 
 
@@ -20,6 +20,17 @@ def test_state_batches_keep_each_state_whole():
         holders = [i for i, b in enumerate(batches) if any(sids[r] == sid for r in b)]
         assert len(holders) == 1
         assert sorted(r for r in batches[holders[0]] if sids[r] == sid) == [r for r, s in enumerate(sids) if s == sid]
+
+
+def test_state_subsets_keep_whole_states_and_are_nested():
+    sids = pd.Series([4, 4, 9, 1, 1, 1, 7, 2, 8, 8])  # 6 states
+    quarter, half, whole = (state_subset(sids, f) for f in (0.25, 0.5, 1.0))
+    assert whole.all()
+    assert sids[quarter].nunique() == 2 and sids[half].nunique() == 3  # ceil(0.25 * 6), ceil(0.5 * 6)
+    assert set(sids[quarter]) <= set(sids[half])
+    for mask in (quarter, half):  # every row of a kept state, none of a dropped one
+        assert all(mask[i] == (s in set(sids[mask])) for i, s in enumerate(sids))
+    assert state_subset(sids.sample(frac=1, random_state=0), 0.5).groupby(sids).all().equals(half.groupby(sids).all())
 
 
 def test_actor_moves_log_ratios_toward_advantage_over_beta(tiny_policy, char_tokenizer):

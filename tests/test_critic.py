@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from dapo.critic import _logits, critic_quality, predict_values, split_by_prompt, train_critic
+from dapo.critic import (
+    _logits,
+    critic_quality,
+    predict_values,
+    split_by_prompt,
+    train_critic,
+    value_traces,
+)
 from dapo.models import load_critic, save_checkpoint
+from dapo.tasks import get_task
 
 
 def test_split_by_prompt_holds_out_whole_prompts():
@@ -50,3 +58,33 @@ def test_values_do_not_depend_on_how_a_batch_is_split(tiny_policy, char_tokenize
         whole, split = _logits(critic, tok, texts), _logits(critic, tok, texts, pieces=3)
     torch.testing.assert_close(split, whole, atol=1e-5, rtol=1e-5)
     np.testing.assert_allclose(torch.sigmoid(split).numpy(), alone, atol=1e-6)
+
+
+def test_value_traces_value_each_state_along_each_response():
+    """A correct countdown solution (2 steps and the answer line) and a wrong one whose first step
+    already cannot reach the target: 3 states each (t = 0, 1, 2); the critic sees prompt + prefix,
+    the exact value is 1 along the correct solution and 0 after the wrong first step."""
+    task = get_task("countdown")
+    problem = task.make_problems({"min_numbers": 3, "max_numbers": 3, "min_value": 1, "max_value": 9, "min_target": 10,
+                                  "max_target": 60, "operators": ["+", "-", "*"]}, size=1, seed=0)[0]
+    right = task.write_solution(problem)
+    steps = task.split_steps(right)
+    assert len(steps) == 3 and task.verify(problem, right)
+    numbers = problem["entry"]["metadata"]["numbers"]
+    wrong = f"{numbers[0]} - {numbers[0]} = 0\n0 * {numbers[1]} = 0\nA: 0"
+    seen = []
+
+    def values(texts):
+        seen.extend(texts)
+        return np.arange(len(texts), dtype=float) / 10
+
+    traces = value_traces(task, {problem["id"]: problem},
+                          [{"id": problem["id"], "response": right, "correct": True},
+                           {"id": problem["id"], "response": wrong, "correct": False}], values)
+    prompt = task.render_prompt(problem)
+    assert seen == [prompt, prompt + steps[0], prompt + steps[0] + steps[1],
+                    prompt, prompt + wrong.split("\n")[0] + "\n", prompt + "\n".join(wrong.split("\n")[:2]) + "\n"]
+    assert traces["depth"].tolist() == [0, 1, 2, 0, 1, 2] and traces["steps"].tolist() == [3] * 6
+    assert traces["correct"].tolist() == [True] * 3 + [False] * 3
+    assert traces["critic"].tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert traces["exact"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]

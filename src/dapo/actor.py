@@ -34,6 +34,17 @@ def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Rando
             for i in range(0, len(order), states_per_batch)]
 
 
+def state_subset(state_ids: pd.Series, fraction: float) -> pd.Series:
+    """Boolean mask of the rows whose state is among the first ceil(fraction * S) of the S states in
+    one fixed shuffled order: the data-size ablation's training set. The subsets of one dataset are
+    nested (a smaller fraction keeps a subset of a larger one's states), and fraction 1 keeps all.
+    """
+    states = sorted(state_ids.unique())
+    random.Random(0).shuffle(states)
+    kept = set(states[:math.ceil(fraction * len(states))])
+    return state_ids.isin(kept)
+
+
 def action_weights(data: pd.DataFrame, scheme: str) -> list[float]:
     """Per-pair weight in the batch mean. `unique`: each unique action once (the paper).
     `count`: each action by how many of the state's N samples it was, so the loss is the mean over

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .losses import critic_bce_loss
+from .tasks import Task
 from .training import Optimiser, token_count
 
 
@@ -76,6 +78,34 @@ def critic_quality(pred: np.ndarray, mc: np.ndarray, bins: int = 5) -> dict[str,
         {"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "mean_pred": float(pred[which == b].mean()),
          "mean_mc": float(mc[which == b].mean()), "count": int((which == b).sum())}
         for b in range(bins) if (which == b).any()]
+    return out
+
+
+def value_traces(task: Task, problems: dict[str, dict], records: list[dict],
+                 values: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
+    """The critic along whole solutions (the paper's Figure 2): for every response of `records`
+    (evaluation records with id, response and correct), each of its states s_t = prompt + its first t
+    steps, t = 0..T-1, valued by `values` (texts -> V) and, where the task can decide it, exactly
+    (`Task.oracle_value`, else NaN).
+
+    Returns one row per state: id, correct, steps (T), depth (t), critic, exact.
+    """
+    rows, texts = [], []
+    for r in records:
+        problem = problems[r["id"]]
+        steps = task.split_steps(r["response"])
+        prefix = ""
+        for t, step in enumerate(steps):
+            try:
+                exact = task.oracle_value(problem, prefix)
+            except NotImplementedError:
+                exact = float("nan")
+            rows.append({"id": r["id"], "correct": bool(r["correct"]), "steps": len(steps), "depth": t,
+                         "exact": exact})
+            texts.append(task.render_prompt(problem) + prefix)
+            prefix += step
+    out = pd.DataFrame(rows, columns=["id", "correct", "steps", "depth", "exact"])
+    out.insert(4, "critic", values(texts) if texts else np.zeros(0))
     return out
 
 

@@ -41,10 +41,10 @@ HEADER = """\
 
 # How each named output of a rule is tracked; any other output is a plain cached `outs` entry.
 METRICS = {"metrics", "summaries"}
-PLOTS = {"curve", "figure", "reliability", "advantage_figure"}
+PLOTS = {"curve", "figure", "reliability", "advantage_figure", "value_figure", "pairs_figure"}
 # The column a training curve plots against its `step` column.
 CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss", "rft": "loss",
-           "dpo": "loss", "grpo": "reward", "ppo": "reward", "actor_beta": "loss", "critic_n": "train_bce", "actor_n": "loss"}
+           "dpo": "loss", "grpo": "reward", "ppo": "reward", "actor_beta": "loss", "actor_frac": "loss", "critic_n": "train_bce", "actor_n": "loss"}
 # The params that decide which jobs exist (or which checkpoint a job starts from); a baseline's
 # section (rft, dpo, grpo, ppo) and the paper target's (paper) add their jobs when present.
 DAG_SHAPE = ["seeds", "iterations", "data.benchmarks", "advantages.oracle_row", "critic.init", "rft", "dpo",

@@ -318,3 +318,55 @@ def plot_advantages(advantages: dict[str, pd.DataFrame], path: str | Path) -> No
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_value_traces(traces: pd.DataFrame, path: str | Path, min_responses: int = 20) -> None:
+    """The critic along whole solutions (`critic.value_traces`), in two panels: (a) the first correct
+    and the first wrong response of the records, step by step, the critic's V beside the exact value;
+    (b) the mean V by step over every correct and every wrong response (steps with at least
+    `min_responses` responses)."""
+    plt = _pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 3.4), sharey=True)
+    for i, correct in enumerate((True, False)):
+        label = "correct" if correct else "wrong"
+        first = traces[traces["correct"] == correct]
+        if first.empty:
+            continue
+        one = first[first["id"] == first["id"].iloc[0]]
+        a.plot(one["depth"], one["critic"], marker="o", color=f"C{i}", label=f"{label}: critic V")
+        if one["exact"].notna().any():
+            a.plot(one["depth"], one["exact"], ls=":", marker="x", color=f"C{i}", label=f"{label}: exact V*")
+        by = first.groupby("depth").agg(n=("critic", "size"), critic=("critic", "mean"), exact=("exact", "mean"))
+        by = by[by["n"] >= min_responses]
+        b.plot(by.index, by["critic"], marker="o", color=f"C{i}", label=f"{label} ({first['id'].nunique()}): critic V")
+        if by["exact"].notna().any():
+            b.plot(by.index, by["exact"], ls=":", marker="x", color=f"C{i}", label=f"{label}: exact V*")
+    a.set(xlabel="step t (state = prompt + first t steps)", ylabel="value", ylim=(-0.05, 1.05),
+          title="one correct and one wrong solution")
+    b.set(xlabel="step t", title="mean over the responses")
+    for ax in (a, b):
+        ax.legend(fontsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_pairs(table: pd.DataFrame, benchmark: str, path: str | Path) -> None:
+    """Accuracy against trained state-action pairs (the paper's Figure 3): one point per row of the
+    data-size table (columns pairs, <benchmark>, <benchmark>_std; the base row has no pairs and
+    is drawn as a line), error bars the std over seeds."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    points = table[table["pairs"].notna()].sort_values("pairs")
+    ax.errorbar(points["pairs"], points[benchmark], yerr=points[f"{benchmark}_std"], marker="o", capsize=3,
+                label="DAPO iteration 1")
+    base = table[table["pairs"].isna()]
+    if not base.empty:
+        ax.axhline(base[benchmark].iloc[0], color="k", ls="--", lw=0.8, label="base")
+    ax.set(xlabel="trained (state, action) pairs per seed", ylabel=f"{benchmark} greedy accuracy (%)",
+           title="accuracy against training data")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,6 +1,7 @@
 """The smoke experiment through snakemake, end to end, in a temporary copy of the repository."""
 
 import json
+import math
 import os
 import re
 import signal
@@ -293,31 +294,40 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
 
 def test_the_paper_target_builds_only_the_ablations(smoke_run):
     """Adds a `paper` section to the build's params (a third iteration, beta 0.1 beside smoke's
-    0.01, N = 2 beside smoke's 4) and builds paper.md: only the ablation branches run, reusing the
-    main build; the tables hold their rows, paper.md a verdict per comparison, and each ablated
-    job's MLflow run its varied key. The params are restored afterwards."""
+    0.01, N = 2 beside smoke's 4, half the states beside all) and builds paper.md: only the ablation
+    branches run, reusing the main build; the tables hold their rows, paper.md a verdict per
+    comparison, and each ablated job's MLflow run its varied key. The params are restored afterwards."""
     import mlflow
 
     repo, out = smoke_run
     path = repo / "params" / "smoke.yaml"
     original = path.read_text()
-    path.write_text(original + "paper: {iterations: 3, beta: [0.01, 0.1], completions: [2, 4]}\n")
+    path.write_text(original + "paper: {iterations: 3, beta: [0.01, 0.1], completions: [2, 4], state_fractions: [0.5, 1]}\n")
     try:
         result = snakemake(repo, "--config", "experiment=smoke", "--cores", "2", "--", "results/smoke/tables/paper.md")
         assert result.returncode == 0, result.stderr[-3000:]
         ran = Counter(rule for rule, _ in started_jobs(result.stdout + result.stderr))
         assert ran == {"generate": 2, "complete": 2, "critic": 2, "advantages": 2, "actor": 2,  # iteration 3
                        "actor_beta": 2, "complete_n": 2, "critic_n": 2, "advantages_n": 2, "actor_n": 2,
-                       "evaluate": 6, "paper": 1}, ran
+                       "actor_frac": 2, "evaluate": 8, "paper": 1}, ran
     finally:
         path.write_text(original)
-    tables = {name: pd.read_csv(out / "tables" / f"{name}.csv", dtype={"beta": str, "N": str})
-              for name in ("iterations", "beta", "completions")}
+    tables = {name: pd.read_csv(out / "tables" / f"{name}.csv", dtype={"beta": str, "N": str, "state_fraction": str})
+              for name in ("iterations", "beta", "completions", "pairs")}
     assert tables["iterations"]["model"].tolist() == ["base", "dapo-iter1", "dapo-iter2", "dapo-iter3"]
     assert tables["beta"][["beta", "model"]].fillna("").values.tolist() == [
         ["", "base"], ["0.01", "dapo-iter1"], ["0.1", "dapo-beta0.1"]]
     assert tables["completions"][["N", "model"]].fillna("").values.tolist() == [
         ["", "base"], ["2", "dapo-n2"], ["4", "dapo-iter1"]]
+    assert tables["pairs"][["state_fraction", "model"]].fillna("").values.tolist() == [
+        ["", "base"], ["0.5", "dapo-frac0.5"], ["1", "dapo-iter1"]]
+    # half of each seed's states, and so of its pairs; the actors recorded what they trained on
+    pairs = tables["pairs"]["pairs"].tolist()
+    advantages = [pd.read_parquet(out / "advantages" / f"seed{s}" / "iter1" / "advantages.parquet") for s in (0, 1)]
+    assert pairs[2] == sum(len(a) for a in advantages) / 2 and 0 < pairs[1] < pairs[2] and pd.isna(pairs[0])
+    half = [json.loads((out / "actor_frac" / "frac0.5" / f"seed{s}" / "iter1" / "metrics.json").read_text()) for s in (0, 1)]
+    assert [m["actor/states"] for m in half] == [math.ceil(a["state_id"].nunique() / 2) for a in advantages]
+    assert sum(m["actor/pairs"] for m in half) / 2 == pairs[1]
     main = pd.read_csv(out / "tables" / "main.csv").set_index("model")
     for table in tables.values():
         row = table.set_index("model").loc["dapo-iter1"]
@@ -326,16 +336,19 @@ def test_the_paper_target_builds_only_the_ablations(smoke_run):
     paper = (out / "tables" / "paper.md").read_text()
     verdicts = re.findall(r"^- (.+): \*\*(holds|reversed|not resolved)\*\*$", paper, flags=re.MULTILINE)
     assert [line.split(" on ")[0] for line, _ in verdicts] == [
-        "dapo-iter2 − dapo-iter1", "dapo-iter3 − dapo-iter2", "dapo-beta0.1 − dapo-iter1", "dapo-iter1 − dapo-n2"]
-    for figure in ("reliability.png", "advantages.png"):
+        "dapo-iter2 − dapo-iter1", "dapo-iter3 − dapo-iter2", "dapo-beta0.1 − dapo-iter1", "dapo-iter1 − dapo-n2",
+        "dapo-iter1 − dapo-frac0.5"]
+    assert "## The critic along whole solutions (paper Figure 2)" in paper
+    for figure in ("reliability.png", "advantages.png", "value_trace.png", "pairs.png"):
         assert (out / "figures" / figure).read_bytes()[:4] == b"\x89PNG"
     completions = pd.read_parquet(out / "complete_n" / "n2" / "seed0" / "iter1" / "completions.parquet")
     assert (completions.groupby("state_id").size() == 2).all()
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"], filter_string="tags.stage = 'actor'")
     betas = sorted(runs["params.actor.beta"])
-    # the ablation's 2; 3 iterations x 2 seeds and the N ablation's 2 actors at smoke's beta
-    assert betas.count("0.1") == 2 and betas.count("0.01") == 8
+    # the ablation's 2; 3 iterations x 2 seeds, the N and the pairs ablations' 2 actors each at smoke's beta
+    assert betas.count("0.1") == 2 and betas.count("0.01") == 10
+    assert sorted(runs["params.actor.state_fraction"]).count("0.5") == 2
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"], filter_string="tags.stage = 'complete'")
     assert sorted(runs["params.complete.N"]).count("2") == 2
 

@@ -59,6 +59,7 @@ PAPER = config.get("paper")
 PAPER_ITERATIONS = list(range(1, PAPER["iterations"] + 1)) if PAPER else []
 BETAS = [f"{b:g}" for b in PAPER["beta"] if b != config["actor"]["beta"]] if PAPER else []
 NS = [str(n) for n in PAPER["completions"] if n != config["complete"]["N"]] if PAPER else []
+FRACTIONS = [f"{f:g}" for f in PAPER["state_fractions"] if f != config["actor"]["state_fraction"]] if PAPER else []
 
 
 def dapo_model(seed, iteration):
@@ -69,7 +70,7 @@ def dapo_model(seed, iteration):
 # every model the paper target's tables read
 PAPER_MODELS = ["base"] + [dapo_model(s, i) for s in SEEDS for i in PAPER_ITERATIONS] + [
     f"dapo-beta{b}-seed{s}" for s in SEEDS for b in BETAS
-] + [f"dapo-n{n}-seed{s}" for s in SEEDS for n in NS]
+] + [f"dapo-n{n}-seed{s}" for s in SEEDS for n in NS] + [f"dapo-frac{f}-seed{s}" for s in SEEDS for f in FRACTIONS]
 CHAIN = "seed{seed}/iter{iteration}"
 
 

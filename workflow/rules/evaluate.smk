@@ -16,7 +16,10 @@ MODELS |= {
 } | {
     f"dapo-beta{b}-seed{s}": rules.actor_beta.output.model.format(beta=b, seed=s, iteration=1)
     for s in SEEDS for b in BETAS
-} | {f"dapo-n{n}-seed{s}": rules.actor_n.output.model.format(n=n, seed=s, iteration=1) for s in SEEDS for n in NS}
+} | {f"dapo-n{n}-seed{s}": rules.actor_n.output.model.format(n=n, seed=s, iteration=1) for s in SEEDS for n in NS} | {
+    f"dapo-frac{f}-seed{s}": rules.actor_frac.output.model.format(fraction=f, seed=s, iteration=1)
+    for s in SEEDS for f in FRACTIONS
+}
 
 
 rule evaluate:

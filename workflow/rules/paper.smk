@@ -4,8 +4,11 @@
 # - beta: the iteration-1 actor of every seed retrained at each actor.beta, from the same
 #   advantages (labels, critic and reference log-probs are shared);
 # - completions: iteration 1 of every seed relabelled with N MC completions per state, then its
-#   critic, advantages and actor rebuilt on those labels.
-# and two figures of iteration 1: the critic's reliability diagram and the advantage histogram.
+#   critic, advantages and actor rebuilt on those labels;
+# - pairs: the iteration-1 actor of every seed retrained on a share of its advantages' states
+#   (actor.state_fraction), for accuracy against trained state-action pairs (Figure 3);
+# and four figures of iteration 1: the critic's reliability diagram, the advantage histogram, the
+# critic along whole solutions (Figure 2) and accuracy against trained pairs (Figure 3).
 # A point at the experiment's own value is its main row (dapo-iter1), not a second build. Every
 # ablated job runs its stage with `--set <key>=<value>`, so its MLflow run carries the varied key.
 # The names (PAPER_ITERATIONS, BETAS, NS) are in common.smk; the evaluations in evaluate.smk.
@@ -28,6 +31,26 @@ use rule actor as actor_beta with:
         log(f"actor_beta/beta{{beta}}/{CHAIN}"),
     benchmark:
         bench(f"actor_beta/beta{{beta}}/{CHAIN}")
+
+
+use rule actor as actor_frac with:
+    input:
+        policy=policy,
+        advantages=rules.advantages.output.advantages,
+        code=code("actor"),
+    output:
+        model=directory(f"{ROOT}/actor_frac/frac{{fraction}}/{CHAIN}/model"),
+        metrics=f"{ROOT}/actor_frac/frac{{fraction}}/{CHAIN}/metrics.json",
+        curve=f"{ROOT}/actor_frac/frac{{fraction}}/{CHAIN}/curve.csv",
+    params:
+        file=PARAMS,
+        section=sections("actor"),
+        out=lambda wc, output: os.path.dirname(output.metrics),
+        overrides=lambda wc: f"--set actor.state_fraction={wc.fraction}",
+    log:
+        log(f"actor_frac/frac{{fraction}}/{CHAIN}"),
+    benchmark:
+        bench(f"actor_frac/frac{{fraction}}/{CHAIN}")
 
 
 use rule complete as complete_n with:
@@ -102,21 +125,29 @@ rule paper:
         critics=expand(rules.critic.output.metrics, seed=SEEDS, iteration=1),
         advantages=expand(rules.advantages.output.advantages, seed=SEEDS, iteration=1),
         oracle=expand(rules.advantages_oracle.output.advantages, seed=SEEDS, iteration=1) if ORACLE_ROW else [],
+        critic_model=rules.critic.output.model.format(seed=SEEDS[0], iteration=1),
+        trace_data=f"{ROOT}/data/{BENCHMARKS[0]}.jsonl",
+        trace_records=f"{ROOT}/evaluate/base/{BENCHMARKS[0]}.jsonl",
         code=code("paper"),
     output:
         iterations=f"{ROOT}/tables/iterations.csv",
         beta=f"{ROOT}/tables/beta.csv",
         completions=f"{ROOT}/tables/completions.csv",
+        pairs=f"{ROOT}/tables/pairs.csv",
         markdown=f"{ROOT}/tables/paper.md",
         reliability=f"{ROOT}/figures/reliability.png",
         advantage_figure=f"{ROOT}/figures/advantages.png",
+        value_figure=f"{ROOT}/figures/value_trace.png",
+        pairs_figure=f"{ROOT}/figures/pairs.png",
     params:
         file=PARAMS,
-        section=sections("paper", "actor.beta", "complete.N", "data.benchmarks"),
+        section=sections("paper", "actor.beta", "actor.state_fraction", "complete.N", "data.benchmarks", "data.task"),
         iterations=paper_rows(PAPER_ITERATIONS, lambda i: f"dapo-iter{i}"),
         beta=paper_rows([f"{b:g}" for b in PAPER["beta"]],
                         lambda b: f"dapo-beta{b}" if b in BETAS else "dapo-iter1"),
         completions=paper_rows(PAPER["completions"], lambda n: f"dapo-n{n}" if str(n) in NS else "dapo-iter1"),
+        fractions=paper_rows([f"{f:g}" for f in PAPER["state_fractions"]],
+                             lambda f: f"dapo-frac{f}" if f in FRACTIONS else "dapo-iter1"),
         out=lambda wc, output: os.path.dirname(output.markdown),
     threads: 1
     resources:
@@ -131,6 +162,9 @@ rule paper:
     shell:
         "python -m dapo.stages.paper --params {params.file} --summaries {input.summaries}"
         " --iterations {params.iterations} --beta {params.beta} --completions {params.completions}"
+        " --fractions {params.fractions}"
         " --critics {input.critics} --advantages {input.advantages} --oracle-advantages {input.oracle}"
         " --out-dir {params.out} --reliability {output.reliability} --advantage-figure {output.advantage_figure}"
+        " --critic-model {input.critic_model} --trace-data {input.trace_data} --trace-records {input.trace_records}"
+        " --value-figure {output.value_figure} --pairs-figure {output.pairs_figure}"
         " > {log} 2>&1"

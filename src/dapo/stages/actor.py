@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..actor import fit_stats, train_actor
+from ..actor import fit_stats, state_subset, train_actor
 from ..io import read_parquet
 from ..models import load_policy, save_checkpoint
 from ..training import trained_model
@@ -24,6 +24,7 @@ def main(args, params):
     data = read_parquet(args.advantages, required=("state_id", "state", "action", "eos", "advantage", "ref_logp"))
     if data.empty:
         raise _cli.InputError(f"actor: empty dataset {args.advantages}")
+    data = data[state_subset(data["state_id"], hp["state_fraction"])].reset_index(drop=True)
     model, tok = load_policy(args.policy)
     run = _chain.start_run("actor", params, args)
     curve = _cli.Curve(run)
@@ -34,7 +35,8 @@ def main(args, params):
     if model is None:  # under accelerate launch, one process evaluates, writes and logs
         return
     final = fit_stats(model, tok, data, hp["beta"], hp["batch_size"], hp["target_floor"])
-    metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()}}
+    metrics = {**summary, **{f"actor/final_{k}": v for k, v in final.items()},
+               "actor/pairs": len(data), "actor/states": data["state_id"].nunique()}
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
     _chain.finish(run, out, metrics, curve)

@@ -3,6 +3,7 @@ import json
 import pandas as pd
 import pytest
 
+from dapo.paper import value_trace_note
 from dapo.tables import (
     ablation_table,
     comparison_line,
@@ -153,3 +154,16 @@ def test_the_compute_table_sums_a_row_s_jobs_per_seed_then_averages_the_seeds():
     assert (dapo["tokens_trained"], dapo["job_seconds"], dapo["job_seconds_std"]) == (300, 20, 5)
     md = compute_markdown(table)
     assert "| dapo-iter1 | 10 | 100 | 300 | 20 ± 5 |" in md and "| base | 0 | 0 | 1,000 | 60 ± 0 |" in md
+
+
+def test_value_trace_note_reports_the_critic_before_the_last_step_of_correct_and_wrong_solutions():
+    """Two correct solutions (3 and 2 steps) and one wrong (2 steps): at the prompt V is
+    (0.2 + 0.3 + 0.1) / 3 = 0.20; before the last step, correct (0.9 + 0.7) / 2 = 0.80 with V* 1,
+    wrong 0.05 with V* 0."""
+    traces = pd.DataFrame({"id": ["a", "a", "a", "b", "b", "c", "c"], "correct": [True] * 5 + [False] * 2,
+                           "steps": [3, 3, 3, 2, 2, 2, 2], "depth": [0, 1, 2, 0, 1, 0, 1],
+                           "critic": [0.2, 0.5, 0.9, 0.3, 0.7, 0.1, 0.05], "exact": [1, 1, 1, 1, 1, 1, 0.0]})
+    note = value_trace_note(traces, "countdown", "value_trace.png")
+    assert "base policy's 3 greedy solutions of `countdown` (`value_trace.png`, 7 states)" in note
+    assert "mean V 0.20 at the prompt; before the last step, mean V 0.80 on the correct solutions and 0.05" in note
+    assert "is 1.00 and 0.00." in note

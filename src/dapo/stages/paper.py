@@ -16,25 +16,21 @@ matched seeds: `holds` when the 95 % CI lies above 0, `reversed` below, else `no
 
 from __future__ import annotations
 
-from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
 
-from ..actor import state_subset
 from ..critic import predict_values, value_traces
 from ..io import atomic_path, read_json, read_jsonl, read_parquet
 from ..models import load_critic
+from ..paper import ablation_tables, paper_markdown, value_trace_note
 from ..tables import (
-    ablation_table,
-    comparison_line,
     load_records,
     load_summaries,
     plot_advantages,
     plot_pairs,
     plot_reliability,
     plot_value_traces,
-    to_markdown,
 )
 from ..tasks import get_task
 from ..tracking import StageRun
@@ -49,92 +45,29 @@ def _rows(specs: list[str]) -> list[tuple[str, str]]:
     return rows
 
 
-def section(title: str, claim: str, table_md: str, comparisons: list[tuple[str, str]], note: str) -> str:
-    lines = [f"## {title}", "", f"**Paper's claim.** {claim}", "", table_md, "**Here.**"]
-    lines += [f"- {line}: **{v}**" for line, v in comparisons]
-    return "\n".join(lines + ["", note, ""])
-
-
 def main(args, params):
     benchmarks = list(params["data"]["benchmarks"])
-    bench = benchmarks[0]
     records = load_records([s.rsplit(".", 1)[0] + ".jsonl" for s in args.summaries])
     df = load_summaries(args.summaries)
     out = Path(args.out_dir)
-    specs = {"iterations": ("iteration", _rows(args.iterations)), "beta": ("beta", _rows(args.beta)),
-             "completions": ("N", _rows(args.completions)), "pairs": ("state_fraction", _rows(args.fractions))}
+    rows = {"iterations": _rows(args.iterations), "beta": _rows(args.beta), "completions": _rows(args.completions),
+            "pairs": _rows(args.fractions)}
     advantages = [read_parquet(p, required=("state_id", "advantage", "count")) for p in args.advantages]
-    tables = {}
-    for name, (key, rows) in specs.items():
-        tables[name] = ablation_table(df, records, benchmarks, key, rows)
-        if name == "pairs":  # the pairs each share of iteration 1's states holds, mean over seeds
-            tables[name].insert(2, "pairs", [None] + [sum(state_subset(a["state_id"], float(f)).sum() for a in advantages)
-                                                      / len(advantages) for f, _ in rows])
+    tables = ablation_tables(df, records, benchmarks, rows, advantages)
+    for name, table in tables.items():
         with atomic_path(out / f"{name}.csv") as tmp:
-            tables[name].to_csv(tmp, index=False)
-
-    def md(name):
-        key, t = specs[name][0], tables[name]
-        pairs = t["pairs"] if "pairs" in t else [None] * len(t)
-        return to_markdown(t.assign(model=[(f"{m} ({key} {s}" + (f", {p:,.0f} pairs" if p else "") + ")") if s else m
-                                           for m, s, p in zip(t["model"], t[key], pairs)]), benchmarks)
-
-    iters = specs["iterations"][1]
-    betas, default_beta = specs["beta"][1], f"{params['actor']['beta']:g}"
-    ns, default_n = specs["completions"][1], str(params["complete"]["N"])
-    main_row = dict(betas)[default_beta]
-    parts = [f"# The paper's ablations on experiment `{params['experiment']}`", "",
-             ("Accuracies in percent; Δ is the paired difference from the base with its 95 % bootstrap CI "
-              "over problems and seeds. Each verdict compares two rows on the in-domain benchmark "
-              f"(`{bench}`, greedy): holds (CI above 0), reversed (CI below 0) or not resolved (CI includes 0)."),
-             ""]
-    parts.append(section(
-        "Iterations (paper Table 4)",
-        "iterating DAPO (pi_i samples, is labelled and is the reference of iteration i+1) improves the "
-        "policy further.", md("iterations"),
-        [comparison_line(records, df, b, a, bench) for (_, a), (_, b) in pairwise(iters)],
-        "Each iteration reuses the same training prompts (the rl split)."))
-    parts.append(section(
-        "KL coefficient beta (paper Table 5)",
-        "the paper trains with beta = 0.01 and ablates it from 0.002 to 0.1; the result depends on beta "
-        f"(this experiment trains with beta = {default_beta}).", md("beta"),
-        [comparison_line(records, df, m, main_row, bench) for b, m in betas if b != default_beta],
-        "Every beta retrains iteration 1's actor on the same advantages (labels, critic and reference "
-        "log-probs are shared), so the rows differ in beta alone."))
-    largest, *_ = sorted(ns, key=lambda r: -float(r[0]))
-    parts.append(section(
-        "MC completions per state N (paper Table 6)",
-        "more completions per state (N = 16 against 8) give better MC labels and a better policy "
-        f"(this experiment labels with N = {default_n}).", md("completions"),
-        [comparison_line(records, df, largest[1], m, bench) for n, m in ns if m != largest[1]],
-        "Every N relabels iteration 1's states and rebuilds its critic, advantages and actor; the sampled "
-        "responses (generate) are shared."))
-    fractions = sorted(specs["pairs"][1], key=lambda r: float(r[0]))
-    parts.append(section(
-        "Trained state-action pairs (paper Figure 3)",
-        "accuracy grows with the number of state-action pairs the actor trains on.", md("pairs"),
-        [comparison_line(records, df, b, a, bench) for (_, a), (_, b) in pairwise(fractions)],
-        "Every share retrains iteration 1's actor on a nested subset of its states (all actions of each), "
-        "from the same advantages; `pairs` is the mean over seeds. Figure: "
-        f"`{Path(args.pairs_figure).name}`."))
+            table.to_csv(tmp, index=False)
     task = get_task(params["data"]["task"])
     problems = {p["id"]: p for p in read_jsonl(args.trace_data, required=("id", "prompt", "answer", "entry"))}
     critic, tok = load_critic(args.critic_model)
     traces = value_traces(task, problems, read_jsonl(args.trace_records, required=("id", "response", "correct")),
                           lambda texts: predict_values(critic, tok, texts, 256))
-    first = traces[traces["depth"] == 0]
-    last = traces[traces["depth"] == traces["steps"] - 1].groupby("correct")[["critic", "exact"]].mean()
-    parts += ["## The critic along whole solutions (paper Figure 2)", "",
-              (f"Seed 0's iteration-1 critic on the states of the base policy's {traces['id'].nunique()} greedy "
-               f"solutions of `{Path(args.trace_data).stem}` (`{Path(args.value_figure).name}`, {len(traces)} states): "
-               f"mean V {first['critic'].mean():.2f} at the prompt; before the last step, mean V "
-               f"{last['critic'].get(True, float('nan')):.2f} on the correct solutions and "
-               f"{last['critic'].get(False, float('nan')):.2f} on the wrong ones, where the exact value V* (1 while "
-               f"the answer can still be reached) is {last['exact'].get(True, float('nan')):.2f} and "
-               f"{last['exact'].get(False, float('nan')):.2f}. V is the policy's chance of ending correct, so it can "
-               "stay low where V* is 1."), ""]
+    own = {"beta": f"{params['actor']['beta']:g}", "N": str(params["complete"]["N"])}
+    markdown = paper_markdown(params["experiment"], tables, rows, records, df, benchmarks, own,
+                              value_trace_note(traces, Path(args.trace_data).stem, Path(args.value_figure).name),
+                              Path(args.pairs_figure).name)
     with atomic_path(out / "paper.md") as tmp:
-        tmp.write_text("\n".join(parts))
+        tmp.write_text(markdown)
     calibrations = {f"seed {k}": read_json(p)["critic/val_calibration"] for k, p in enumerate(args.critics)}
     with atomic_path(args.reliability) as tmp:
         plot_reliability(calibrations, tmp)
@@ -146,12 +79,12 @@ def main(args, params):
     with atomic_path(args.value_figure) as tmp:
         plot_value_traces(traces, tmp)
     with atomic_path(args.pairs_figure) as tmp:
-        plot_pairs(tables["pairs"], bench, tmp)
-    print((out / "paper.md").read_text())
+        plot_pairs(tables["pairs"], benchmarks[0], tmp)
+    print(markdown)
     run = StageRun("paper", params)
-    run.flush(artifacts=[out / f"{name}.csv" for name in specs] + [out / "paper.md", args.reliability,
-                                                                    args.advantage_figure, args.value_figure,
-                                                                    args.pairs_figure])
+    run.flush(artifacts=[out / f"{name}.csv" for name in tables] + [out / "paper.md", args.reliability,
+                                                                     args.advantage_figure, args.value_figure,
+                                                                     args.pairs_figure])
 
 
 if __name__ == "__main__":

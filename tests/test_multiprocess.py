@@ -1,6 +1,7 @@
 """Data-parallel training on the CPU: the sft, critic, actor and rft stages under `accelerate launch`
 with two processes (gloo, workflow/accelerate/cpu2.yaml, the launcher of the cpu-ddp profile) give
 the single-process loss curve and weights, and only the main process writes outputs and MLflow runs.
+So does one ppo rollout (both processes sample it; each trains on its shard of every minibatch).
 The dpo stage runs under both launchers too; its trainer (TRL on transformers' Trainer) shards the
 pairs with its own distributed sampler, which orders them differently from one process, so only
 its global batch size is the same, not its curve.
@@ -16,15 +17,17 @@ import sys
 import mlflow
 import pandas as pd
 import pytest
+import torch
 import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
+from dapo.models import load_policy
 from helpers import REPO, assert_same_training, run, stage_args, training_workspace
 
 pytestmark = pytest.mark.slow
 LAUNCHER = yaml.safe_load((REPO / "workflow/profiles/cpu-ddp/config.yaml").read_text())["set-resources"]
 RTOL = 1e-4
-STAGES = ["sft", "critic", "actor", "rft", "dpo"]
+STAGES = ["sft", "critic", "actor", "rft", "dpo", "ppo"]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +55,20 @@ def test_two_processes_train_as_one(runs, stage):
     metrics = {k: json.loads((d / "metrics.json").read_text()) for k, d in (("plain", plain), ("ddp", ddp))}
     assert (metrics["plain"][f"{stage}/processes"], metrics["ddp"][f"{stage}/processes"]) == (1, 2)
     assert_same_training(plain, ddp, stage, RTOL)
+
+
+def test_one_ppo_rollout_trains_as_one_over_two_processes(runs):
+    plain, ddp = runs / "plain" / "ppo", runs / "ddp" / "ppo"
+    metrics = {k: json.loads((d / "metrics.json").read_text()) for k, d in (("plain", plain), ("ddp", ddp))}
+    assert (metrics["plain"]["ppo/processes"], metrics["ddp"]["ppo/processes"]) == (1, 2)
+    for key in ("ppo/responses_sampled", "ppo/tokens_generated", "ppo/tokens_trained", "ppo/actor_updates"):
+        assert metrics["plain"][key] == metrics["ddp"][key], key  # the same rollout and updates
+    curves = [pd.read_csv(d / "curve.csv") for d in (plain, ddp)]
+    pd.testing.assert_frame_equal(*curves, rtol=RTOL, check_exact=False)
+    wa, wb = (load_policy(d / "model")[0].state_dict() for d in (plain, ddp))
+    assert any(not torch.equal(wa[k], v) for k, v in load_policy(runs / "ckpt")[0].state_dict().items())
+    for name in wa:
+        torch.testing.assert_close(wa[name], wb[name], rtol=RTOL, atol=1e-6, msg=name)
 
 
 def test_dpo_keeps_its_global_batch_over_two_processes(runs):

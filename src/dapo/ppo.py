@@ -207,6 +207,8 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
                 value_loss = clipped_value_loss(response_values(value.model, sid, sattn, w), old_values[sub][:, :w],
                                                 returns[sub][:, :w], m, hp["value_clip"])
                 critic_loss, critic_grad = value.step(value_loss, share)
+                if actor.processes > 1:  # the minibatch's clipped share, over every process's tokens
+                    clip_fraction = actor.accelerator.reduce(clip_fraction.detach() * share, "sum")
                 stats.append((actor_loss, critic_loss, clip_fraction.item(), actor_grad, critic_grad))
         generated = int(mask.sum())
         totals["ppo/tokens_generated"] += generated

@@ -27,14 +27,14 @@ from _records import append_record, paired_deltas
 from dapo.dpo import preference_pairs, train_dpo
 from dapo.evaluation import evaluate
 from dapo.generation import HFGenerator
-from dapo.grpo import train_grpo, verifier_reward
+from dapo.grpo import train_grpo
 from dapo.io import read_jsonl, read_parquet
 from dapo.models import load_policy, load_value_model
 from dapo.params import load_params
 from dapo.ppo import train_ppo
 from dapo.rft import rft_demonstrations
 from dapo.sft import sft_example, train_sft
-from dapo.tasks import get_task
+from dapo.tasks import get_task, verifier_reward
 
 GRID = {"rft": [{"lr": lr, "steps": steps} for lr, steps in itertools.product([3e-5, 1e-4, 3e-4], [100, 300])],
         # 200 steps at 3e-5 (36 passes over seed 0's 178 pairs) collapsed pi_0, so the rest take fewer

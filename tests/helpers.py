@@ -101,6 +101,7 @@ def training_workspace(d: Path) -> Path:
     params["actor"].update(epochs=2, log_every=1, states_per_batch=3)
     params["rft"].update(steps=8, log_every=1, batch_size=5)
     params["dpo"].update(steps=4, log_every=1, batch_size=4)
+    params["grpo"].update(steps=2, prompts_per_step=2, group_size=4, log_every=1)
     # one rollout of 15 responses, 4 epochs of 2 minibatches (8 and 7 responses, split unevenly)
     params["ppo"].update(steps=1, prompts_per_step=5, samples_per_prompt=3, ppo_epochs=4, minibatches=2)
     (d / "params.yaml").write_text(yaml.safe_dump(params))
@@ -140,6 +141,7 @@ def stage_args(ws: Path, stage: str, out: str) -> list[str]:
                                  "--responses", str(ws / "responses.parquet"), "--out", out],
         "dpo": common + chain + ["--policy", str(ws / "ckpt"), "--data", str(ws / "problems.jsonl"),
                                  "--responses", str(ws / "responses.parquet"), "--out", out],
+        "grpo": common + chain + ["--policy", str(ws / "ckpt"), "--data", str(ws / "problems.jsonl"), "--out", out],
         "ppo": common + chain + ["--policy", str(ws / "ckpt"), "--data", str(ws / "problems.jsonl"), "--out", out],
     }[stage]
 

@@ -100,6 +100,9 @@ CASES = {
     "unwritable output directory": (lambda ws: generate(ws, out=str(ws / "done/metrics.json/out")),
                                     "cannot write"),
     "NaN loss": (lambda ws: actor(ws, str(ws / "nan_advantages.parquet")), "actor: non-finite loss nan at step 1"),
+    "malformed run tag": (lambda ws: ["evaluate", "--params", str(ws / "params.yaml"), "--model", str(ws / "ckpt"),
+                                      "--name", "base", "--tag", "seed", "--data-dir", str(ws), "--out", str(ws / "out")],
+                          "--tag 'seed': expected key=value"),
 }
 
 

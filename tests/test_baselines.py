@@ -4,19 +4,17 @@ and its stage."""
 
 import json
 import sys
-import tempfile
 
 import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import TINY_LLAMA
 from dapo.dpo import preference_pairs
-from dapo.grpo import train_grpo, verifier_reward
-from dapo.models import build_char_tokenizer, build_policy, load_policy, save_checkpoint
+from dapo.grpo import train_grpo
+from dapo.models import load_policy
 from dapo.rft import rft_demonstrations
-from dapo.tasks import get_task
+from dapo.tasks import get_task, verifier_reward
 from helpers import run, stage_workspace
 
 
@@ -71,8 +69,7 @@ def test_the_grpo_reward_is_the_verifier_of_each_completion_s_own_problem():
                   prompt_id=[a["id"], b["id"], a["id"], b["id"]]) == [1.0, 1.0, float(a["answer"] == b["answer"]), 0.0]
 
 
-def test_grpo_samples_groups_from_the_current_policy_and_scores_each_against_its_own_prompt():
-    tok = build_char_tokenizer()
+def test_grpo_samples_groups_from_the_current_policy_and_scores_each_against_its_own_prompt(tiny_checkpoint):
     texts = [f"{k} + {k} =" for k in range(6)]
     seen = []
 
@@ -80,16 +77,14 @@ def test_grpo_samples_groups_from_the_current_policy_and_scores_each_against_its
         seen.extend(zip(prompts, prompt_id))
         return [float(len(c) % 3 == 0) for c in completions]  # any reward whose groups are not all equal
 
-    with tempfile.TemporaryDirectory() as d:
-        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, f"{d}/pi0")
-        model, tok = load_policy(f"{d}/pi0")
-        before = {k: v.clone() for k, v in model.state_dict().items()}
-        hp = {"group_size": 4, "prompts_per_step": 3, "steps": 2, "beta": 0.01, "clip": 0.2, "temperature": 1.0,
-              "max_new_tokens": 8, "lr": 1e-2, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0,
-              "adam_betas": [0.9, 0.999], "seed": 0, "log_every": 1}
-        curve = []
-        summary = train_grpo(model, tok, texts, [f"p{k}" for k in range(6)], reward, hp,
-                             on_log=lambda step, row: curve.append((step, row)), progress=False)
+    model, tok = load_policy(tiny_checkpoint)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    hp = {"group_size": 4, "prompts_per_step": 3, "steps": 2, "beta": 0.01, "clip": 0.2, "temperature": 1.0,
+          "max_new_tokens": 8, "lr": 1e-2, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0,
+          "adam_betas": [0.9, 0.999], "seed": 0, "log_every": 1}
+    curve = []
+    summary = train_grpo(model, tok, texts, [f"p{k}" for k in range(6)], reward, hp,
+                         on_log=lambda step, row: curve.append((step, row)), progress=False)
     assert summary["grpo/steps"] == 2 and summary["grpo/responses_sampled"] == 24
     # at most 8 new tokens per response; the policy scored those and the prompts (7 characters each)
     assert 24 <= summary["grpo/tokens_generated"] <= 24 * 8

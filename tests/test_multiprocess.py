@@ -2,9 +2,10 @@
 with two processes (gloo, workflow/accelerate/cpu2.yaml, the launcher of the cpu-ddp profile) give
 the single-process loss curve and weights, and only the main process writes outputs and MLflow runs.
 So does one ppo rollout (both processes sample it; each trains on its shard of every minibatch).
-The dpo stage runs under both launchers too; its trainer (TRL on transformers' Trainer) shards the
-pairs with its own distributed sampler, which orders them differently from one process, so only
-its global batch size is the same, not its curve.
+The dpo and grpo stages run under both launchers too; their trainers (TRL on transformers' Trainer)
+shard the data with their own distributed samplers, which order it differently from one process,
+and each grpo process samples its share of the responses from its own random stream, so only
+their global batches are the same, not their curves.
 
 Tolerance: the two runs differ only in float summation order (each process sums its shard, DDP
 sums the processes), about 1e-7 relative per step here; 1e-4 leaves room for it to compound.
@@ -27,7 +28,7 @@ from helpers import REPO, assert_same_training, run, stage_args, training_worksp
 pytestmark = pytest.mark.slow
 LAUNCHER = yaml.safe_load((REPO / "workflow/profiles/cpu-ddp/config.yaml").read_text())["set-resources"]
 RTOL = 1e-4
-STAGES = ["sft", "critic", "actor", "rft", "dpo", "ppo"]
+STAGES = ["sft", "critic", "actor", "rft", "dpo", "grpo", "ppo"]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,16 @@ def test_dpo_keeps_its_global_batch_over_two_processes(runs):
     assert (plain["dpo/processes"], ddp["dpo/processes"]) == (1, 2)
     assert plain["dpo/steps"] == ddp["dpo/steps"] == 4 and plain["dpo/pairs"] == ddp["dpo/pairs"] == 12
     assert len(pd.read_csv(runs / "ddp" / "dpo" / "curve.csv")) == 4  # one row per logged step, one writer
+
+
+def test_grpo_keeps_its_global_batch_over_two_processes(runs):
+    plain, ddp = (json.loads((runs / kind / "grpo" / "metrics.json").read_text()) for kind in ("plain", "ddp"))
+    assert (plain["grpo/processes"], ddp["grpo/processes"]) == (1, 2)
+    # 2 steps of 2 prompts x 4 responses: each process samples 4 of every step's 8
+    assert plain["grpo/steps"] == ddp["grpo/steps"] == 2
+    assert plain["grpo/responses_sampled"] == ddp["grpo/responses_sampled"] == 16
+    assert 0 < ddp["grpo/tokens_generated"] <= 16 * 32  # over every process: at most max_new_tokens each
+    assert len(pd.read_csv(runs / "ddp" / "grpo" / "curve.csv")) == 2  # one row per logged step, one writer
 
 
 def test_only_the_main_process_writes(runs):

@@ -4,19 +4,15 @@ against one unpadded forward pass per response, the loop and the stage."""
 import json
 import math
 import sys
-import tempfile
 
 import pandas as pd
 import pytest
 import torch
 
-from conftest import TINY_LLAMA
 from dapo.models import (
     build_char_tokenizer,
-    build_policy,
     load_policy,
     load_value_model,
-    save_checkpoint,
 )
 from dapo.ppo import (
     clipped_policy_loss,
@@ -115,16 +111,14 @@ def test_pack_left_pads_prompts_and_right_pads_responses():
     assert mask.tolist() == [[True, False], [True, True]]
 
 
-def test_packed_logps_and_values_equal_one_unpadded_forward_per_response():
+def test_packed_logps_and_values_equal_one_unpadded_forward_per_response(tiny_checkpoint):
     """The batched fast path against a naive loop: each response alone, no padding at all."""
     tok = build_char_tokenizer()
     prompts = [tok("12 + 3 =", add_special_tokens=False)["input_ids"], tok("4 =", add_special_tokens=False)["input_ids"]]
     responses = [tok(" 15", add_special_tokens=False)["input_ids"] + [tok.eos_token_id],
                  tok(" 4 + 0 = 4", add_special_tokens=False)["input_ids"]]
-    with tempfile.TemporaryDirectory() as d:
-        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d)
-        policy, _ = load_policy(d)
-        critic, _ = load_value_model(d, seed=3)
+    policy, _ = load_policy(tiny_checkpoint)
+    critic, _ = load_value_model(tiny_checkpoint, seed=3)
     ids, attn, mask = pack(prompts, responses, tok.pad_token_id)
     with torch.no_grad():
         logps = response_logps(policy.eval(), ids, attn, mask.shape[1])
@@ -145,7 +139,8 @@ PPO_HP = {"prompts_per_step": 3, "samples_per_prompt": 2, "steps": 2, "ppo_epoch
           "max_grad_norm": 1.0, "adam_betas": [0.9, 0.999], "seed": 0, "log_every": 1}
 
 
-def test_ppo_samples_from_the_current_policy_scores_each_response_against_its_own_prompt_and_trains_both_models():
+def test_ppo_samples_from_the_current_policy_scores_each_response_against_its_own_prompt_and_trains_both_models(
+        tiny_checkpoint):
     tok = build_char_tokenizer()
     texts = [f"{k} + {k} =" for k in range(6)]
     seen = []
@@ -154,15 +149,13 @@ def test_ppo_samples_from_the_current_policy_scores_each_response_against_its_ow
         seen.extend(zip(prompts, prompt_id, completions))
         return [float(len(c) % 3 == 0) for c in completions]
 
-    with tempfile.TemporaryDirectory() as d:
-        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d)
-        policy, _ = load_policy(d)
-        ref, critic = load_policy(d)[0].eval(), load_value_model(d)[0]
-        before = [{k: v.clone() for k, v in m.state_dict().items()} for m in (policy, critic)]
-        frozen = {k: v.clone() for k, v in ref.state_dict().items()}
-        curve = []
-        summary = train_ppo(policy, critic, ref, tok, texts, [f"p{k}" for k in range(6)], reward, PPO_HP,
-                            on_log=lambda step, row: curve.append((step, row)), progress=False)
+    policy, _ = load_policy(tiny_checkpoint)
+    ref, critic = load_policy(tiny_checkpoint)[0].eval(), load_value_model(tiny_checkpoint)[0]
+    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in (policy, critic)]
+    frozen = {k: v.clone() for k, v in ref.state_dict().items()}
+    curve = []
+    summary = train_ppo(policy, critic, ref, tok, texts, [f"p{k}" for k in range(6)], reward, PPO_HP,
+                        on_log=lambda step, row: curve.append((step, row)), progress=False)
     # 2 rollouts x 3 prompts x 2 responses; the 6 prompts are each drawn once before any repeats
     assert summary["ppo/responses_sampled"] == len(seen) == 12
     assert sorted(p for p, _, _ in seen) == sorted(texts * 2) and all(p == texts[int(i[1:])] for p, i, _ in seen)
@@ -177,18 +170,16 @@ def test_ppo_samples_from_the_current_policy_scores_each_response_against_its_ow
     assert all(torch.equal(frozen[k], v) for k, v in ref.state_dict().items())
 
 
-def test_ppo_s_first_update_starts_at_ratio_one_so_a_zero_learning_rate_clips_nothing():
+def test_ppo_s_first_update_starts_at_ratio_one_so_a_zero_learning_rate_clips_nothing(tiny_checkpoint):
     """With lr 0 the policy never moves: every ratio is exactly 1, nothing is clipped, and the
     policy loss is minus the mean whitened advantage, 0."""
     tok = build_char_tokenizer()
     curve = []
-    with tempfile.TemporaryDirectory() as d:
-        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, d)
-        policy, _ = load_policy(d)
-        train_ppo(policy, load_value_model(d)[0], None, tok, ["1 + 1 =", "2 + 2 ="], ["a", "b"],
-                  lambda prompts, completions, prompt_id: [float(len(c) > 4) for c in completions],
-                  {**PPO_HP, "actor_lr": 1e-30, "minibatches": 1, "kl_coef": 0.0}, on_log=lambda s, r: curve.append(r),
-                  progress=False)
+    policy, _ = load_policy(tiny_checkpoint)
+    train_ppo(policy, load_value_model(tiny_checkpoint)[0], None, tok, ["1 + 1 =", "2 + 2 ="], ["a", "b"],
+              lambda prompts, completions, prompt_id: [float(len(c) > 4) for c in completions],
+              {**PPO_HP, "actor_lr": 1e-30, "minibatches": 1, "kl_coef": 0.0}, on_log=lambda s, r: curve.append(r),
+              progress=False)
     assert all(row["ppo/clip_fraction"] == 0 and row["ppo/kl"] == 0 for row in curve)
     assert all(abs(row["ppo/policy_loss"]) < 1e-5 for row in curve)
 

@@ -88,3 +88,19 @@ def test_a_failed_pipeline_run_logs_no_stale_table(tmp_path, monkeypatch):
         end_pipeline_run(parent, tmp_path / "metrics.json", started, status)
         got = mlflow.MlflowClient(uri).get_run(parent)
         assert got.info.status == status and got.data.metrics == {}
+
+
+def test_a_run_over_mlflow_s_batch_limits_arrives_whole(tmp_path, monkeypatch):
+    """250 params and 1,500 metric values: more than one log_batch call may carry (100 params,
+    1,000 entries), so they go in several; every one arrives."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    run = StageRun("sft", {"experiment": "unit", "sft": {f"k{i}": i for i in range(250)}})
+    for step in range(300):
+        run.log_metrics({f"m{j}": step + j for j in range(5)}, step=step)
+    rid = run.flush()
+    client = mlflow.MlflowClient(uri)
+    got = client.get_run(rid)
+    assert got.data.params == {f"sft.k{i}": str(i) for i in range(250)}
+    assert got.data.tags["stage"] == "sft"
+    assert [m.value for m in client.get_metric_history(rid, "m4")] == [step + 4.0 for step in range(300)]

@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .logprobs import action_logps
 from .losses import dapo_loss
-from .training import Optimiser, token_count
+from .training import LogWindow, Optimiser, token_count
 
 
 def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Random) -> list[list[int]]:
@@ -76,7 +76,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     total = hp["epochs"] * math.ceil(len(set(sids)) / hp["states_per_batch"])
     bar = tqdm(total=total, desc="actor", unit="step", disable=not (progress and optim.is_main_process),
                mininterval=5)
-    window, start, first = [], time.time(), None
+    window, start, first = LogWindow(hp["log_every"], total, on_log), time.time(), None
     for _ in range(hp["epochs"]):
         for batch in state_batches(sids, hp["states_per_batch"], rng):
             idx, share = optim.shard(batch, weight[batch].tolist())
@@ -93,13 +93,9 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
             row = {"actor/loss": loss_value, "actor/grad_norm": grad_norm,
                    **{f"actor/{k}": float(v) for k, v in stats.items()}}
             first = first or row
-            window.append(row)
-            if optim.steps % hp["log_every"] == 0 or optim.steps == total:
-                mean = {k: sum(r[k] for r in window) / len(window) for k in row}
-                if on_log:
-                    on_log(optim.steps, mean)
+            mean = window.add(optim.steps, row)
+            if mean:
                 bar.set_postfix(loss=f"{mean['actor/loss']:.3g}", sign=f"{mean['actor/sign_agreement']:.2f}")
-                window = []
     bar.close()
     model.eval()
     return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start, "actor/processes": optim.processes,

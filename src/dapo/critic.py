@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .losses import critic_bce_loss
 from .tasks import Task
-from .training import Optimiser, token_count
+from .training import LogWindow, Optimiser, token_count
 
 
 def split_by_prompt(prompt_ids: list[str], val_fraction: float, seed: int) -> np.ndarray:
@@ -124,8 +124,8 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
     order = list(range(len(texts)))
     y = torch.tensor(labels, dtype=torch.float32)
     steps_per_epoch = math.ceil(len(order) / hp["batch_size"])
-    recent, start = [], time.time()
-    total = hp["epochs"] * steps_per_epoch
+    start, total = time.time(), hp["epochs"] * steps_per_epoch
+    window = LogWindow(hp["log_every"], total, on_log)
     bar = tqdm(total=total, desc="critic", unit="step", disable=not (progress and optim.is_main_process),
                mininterval=5)
     for _ in range(hp["epochs"]):
@@ -135,13 +135,10 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
             logits = _logits(model, tokenizer, [texts[i] for i in idx], pieces=2)
             loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
             loss_value, _ = optim.step(loss, share)
-            recent.append(loss_value)
             bar.update(1)
-            if optim.steps % hp["log_every"] == 0 or optim.steps == total:
-                if on_log:
-                    on_log(optim.steps, {"critic/train_bce": sum(recent) / len(recent)})
-                bar.set_postfix(bce=f"{sum(recent) / len(recent):.4f}")
-                recent = []
+            mean = window.add(optim.steps, {"critic/train_bce": loss_value})
+            if mean:
+                bar.set_postfix(bce=f"{mean['critic/train_bce']:.4f}")
     bar.close()
     model.eval()
     return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start, "critic/processes": optim.processes,

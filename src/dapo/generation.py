@@ -146,14 +146,15 @@ class HFGenerator:
             rows, _ = decode(self.model, batch["input_ids"], batch["attention_mask"], sampling.n,
                              sampling, tok.eos_token_id, g)
             for j, i in enumerate(chunk):
-                out[i] = [_completion(r, tok.eos_token_id, tok)
+                out[i] = [completion(r, tok.eos_token_id, tok)
                           for r in rows[j * sampling.n:(j + 1) * sampling.n]]
             bar.update(len(chunk) * sampling.n)
         bar.close()
         return out
 
 
-def _completion(row: list[int], eos: int, tok: PreTrainedTokenizerBase) -> Completion:
+def completion(row: list[int], eos: int, tok: PreTrainedTokenizerBase) -> Completion:
+    """One sampled row of `decode` as text: up to its end-of-sequence token, which it drops."""
     finished = eos in row
     if finished:
         row = row[:row.index(eos)]

@@ -18,20 +18,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .io import InputError
-from .tasks import Task
 from .training import TrainerCurve, process_state
-
-
-def verifier_reward(task: Task, problems: dict[str, dict]) -> Callable[..., list[float]]:
-    """The paper's binary outcome reward as a TRL reward function: 1.0 where the completion's final
-    answer is exactly correct for its problem, else 0.0. TRL passes the dataset's `prompt_id` column
-    beside the completions, row for row."""
-
-    def correct(prompts, completions, prompt_id, **kwargs) -> list[float]:
-        return [float(task.verify(problems[p], c)) for p, c in zip(prompt_id, completions)]
-
-    correct.__name__ = f"{task.name}_correct"  # TRL names the reward's metrics after the function
-    return correct
 
 
 class _Curve(TrainerCurve):

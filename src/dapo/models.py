@@ -98,12 +98,7 @@ def load_critic(path: str | Path, dtype: torch.dtype = torch.float32,
                 seed: int = 0) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """V(s) = sigmoid(logit) of a one-label sequence classifier; from a policy the head is new,
     drawn from torch's generator seeded with `seed` so a rerun starts from the same critic."""
-    path = _checkpoint_dir(path)
-    tok = load_tokenizer(path)
-    torch.manual_seed(seed)
-    model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1, dtype=dtype).to(default_device())
-    model.config.pad_token_id = tok.pad_token_id
-    return model, tok
+    return _load_value_head(AutoModelForSequenceClassification, path, dtype, seed)
 
 
 def load_value_model(path: str | Path, dtype: torch.dtype = torch.float32,
@@ -112,12 +107,23 @@ def load_value_model(path: str | Path, dtype: torch.dtype = torch.float32,
     every position (transformers' token classifier), without dropout so that the values a batch was
     sampled with are the ones the clipped value loss compares against. The head is drawn from
     torch's generator seeded with `seed`."""
+    return _load_value_head(AutoModelForTokenClassification, path, dtype, seed, classifier_dropout=0.0)
+
+
+def _load_value_head(auto_class, path: str | Path, dtype: torch.dtype, seed: int,
+                     **config_fields: Any) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A one-label `auto_class` model on the checkpoint's body, its new head seeded with `seed`;
+    `config_fields` are set on the loaded config (not every config class takes them as arguments)."""
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)
     torch.manual_seed(seed)
-    config = AutoConfig.from_pretrained(path, num_labels=1)
-    config.classifier_dropout = 0.0  # not a field of every config class, so set after loading
-    model = _from_pretrained(AutoModelForTokenClassification, path, config=config, dtype=dtype).to(default_device())
+    try:
+        config = AutoConfig.from_pretrained(path, num_labels=1)
+    except (OSError, ValueError) as e:
+        raise _corrupted(path, e) from None
+    for key, value in config_fields.items():
+        setattr(config, key, value)
+    model = _from_pretrained(auto_class, path, config=config, dtype=dtype).to(default_device())
     model.config.pad_token_id = tok.pad_token_id
     return model, tok
 
@@ -140,7 +146,11 @@ def _from_pretrained(auto_class, path: Path, **kwargs) -> PreTrainedModel:
     try:
         return auto_class.from_pretrained(path, **kwargs)
     except (OSError, ValueError, RuntimeError, SafetensorError) as e:
-        raise InputError(f"corrupted checkpoint: {path} ({str(e).splitlines()[0][:200]})") from None
+        raise _corrupted(path, e) from None
+
+
+def _corrupted(path: Path, error: Exception) -> InputError:
+    return InputError(f"corrupted checkpoint: {path} ({str(error).splitlines()[0][:200]})")
 
 
 def _checkpoint_dir(path: str | Path) -> Path:

@@ -20,8 +20,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .generation import Sampling, decode
-from .training import Optimiser
+from .generation import Sampling, completion, decode
+from .training import LogWindow, Optimiser
 
 
 def kl_shaped_rewards(logps: torch.Tensor, ref_logps: torch.Tensor, scores: torch.Tensor,
@@ -164,7 +164,8 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
     rng, gen = random.Random(hp["seed"]), torch.Generator(device=actor.device).manual_seed(hp["seed"])
     queue: list[int] = []
     totals = {"ppo/tokens_generated": 0, "ppo/tokens_trained": 0}
-    window, start, row = [], time.time(), {}
+    window = LogWindow(hp["log_every"], hp["steps"], on_log if actor.is_main_process else None)
+    start, row = time.time(), {}
     for step in tqdm(range(1, hp["steps"] + 1), desc="ppo", unit="step", mininterval=5,
                      disable=not (progress and actor.is_main_process)):
         if len(queue) < hp["prompts_per_step"]:
@@ -175,7 +176,7 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
         left = {k: v.to(actor.device) for k, v in left.items()}
         rows, _ = decode(sampler, left["input_ids"], left["attention_mask"], sampling.n, sampling, eos, gen)
         owner = [i for i in chosen for _ in range(sampling.n)]
-        texts = [tok.decode(r[:-1] if r and r[-1] == eos else r) for r in rows]
+        texts = [completion(r, eos, tok).text for r in rows]
         scores = torch.tensor(reward([prompts[i] for i in owner], texts, prompt_id=[prompt_ids[i] for i in owner]),
                               dtype=torch.float32)
         ids, attn, mask = (t.to(actor.device) for t in pack([encoded[i] for i in owner], rows, pad))
@@ -223,11 +224,7 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
                "ppo/grad_norm": sum(s[3] for s in stats) / len(stats),
                "ppo/critic_grad_norm": sum(s[4] for s in stats) / len(stats),
                "ppo/value_mean": float((old_values * real).sum() / real.sum())}
-        window.append(row)
-        if step % hp["log_every"] == 0 or step == hp["steps"]:
-            if on_log and actor.is_main_process:
-                on_log(step, {k: sum(r[k] for r in window) / len(window) for k in row})
-            window = []
+        window.add(step, row)
     policy.eval()
     return {"ppo/steps": hp["steps"], "ppo/train_seconds": time.time() - start, "ppo/processes": actor.processes,
             "ppo/responses_sampled": hp["steps"] * hp["prompts_per_step"] * hp["samples_per_prompt"],

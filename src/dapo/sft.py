@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .tasks import Task
-from .training import Optimiser
+from .training import LogWindow, Optimiser
 
 IGNORE = -100
 
@@ -72,7 +72,8 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
                       total_steps=hp["steps"], betas=tuple(hp["adam_betas"]))
     model = optim.model
     model.train()
-    start, tokens, trained, recent = time.time(), 0, 0, []
+    start, tokens, trained = time.time(), 0, 0
+    window = LogWindow(hp["log_every"], hp["steps"], None)
     bar = tqdm(range(1, hp["steps"] + 1), desc=name, unit="step", disable=not (progress and optim.is_main_process),
                mininterval=5)
     for step in bar:
@@ -86,13 +87,12 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
                      labels=batch.labels.to(optim.device)).loss
         loss_value, _ = optim.step(loss, share)
         tokens += int(batch.attention_mask.sum())
-        recent.append(loss_value)
-        if step % hp["log_every"] == 0 or step == hp["steps"]:
-            mean = sum(recent) / len(recent)
-            recent = []
+        point = window.add(step, {f"{name}/loss": loss_value})
+        if point:
+            mean = point[f"{name}/loss"]
             bar.set_postfix(loss=f"{mean:.4f}")
             if on_log:
-                on_log(step, {f"{name}/loss": mean, f"{name}/lr": optim.lr})
+                on_log(step, {**point, f"{name}/lr": optim.lr})
     elapsed = time.time() - start
     model.eval()
     return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": tokens / elapsed,

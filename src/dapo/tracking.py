@@ -16,6 +16,7 @@ Ctrl-C (plain `mlflow ui` leaves worker processes behind).
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -91,14 +92,9 @@ class StageRun:
             run = client.create_run(exp_id, run_name=name, start_time=int(self.started * 1000))
             rid = run.info.run_id
             now = int(time.time() * 1000)
-            params = [Param(k, str(v)[:6000]) for k, v in self.params.items()]
-            tags = [RunTag(k, v) for k, v in self.tags.items()]
-            metrics = [Metric(k, v, now, s) for k, v, s in self.metrics]
-            for i in range(0, max(len(params), len(metrics), 1), 900):
-                client.log_batch(rid, metrics=metrics[i:i + 900], params=params[i:i + 90],
-                                 tags=tags if i == 0 else [])
-            for i in range(90, len(params), 90):
-                client.log_batch(rid, params=params[i:i + 90])
+            _log_batches(client, rid, params=[Param(k, str(v)[:6000]) for k, v in self.params.items()],
+                         tags=[RunTag(k, v) for k, v in self.tags.items()],
+                         metrics=[Metric(k, v, now, s) for k, v, s in self.metrics])
             for path in artifacts:
                 client.log_artifact(rid, str(path))
             if status:
@@ -110,7 +106,17 @@ class StageRun:
             return None
 
 
-def table_metrics(table: dict[str, dict[str, float | None]]) -> dict[str, float]:
+def _log_batches(client, run_id: str, params=(), tags=(), metrics=()) -> None:
+    """Send params, tags and metrics in as few `log_batch` calls as MLflow's limits per call allow
+    (100 params, 100 tags, 1000 entries in all)."""
+    params, tags, metrics = list(params), list(tags), list(metrics)
+    calls = max(math.ceil(len(params) / 90), math.ceil(len(tags) / 90), math.ceil(len(metrics) / 720), 1)
+    for c in range(calls):
+        client.log_batch(run_id, params=params[90 * c:90 * (c + 1)], tags=tags[90 * c:90 * (c + 1)],
+                         metrics=metrics[720 * c:720 * (c + 1)])
+
+
+def flat_metrics(table: dict[str, dict[str, float | None]]) -> dict[str, float]:
     """The main table's numbers ({model: {name: value}}, results/tables/metrics.json) as MLflow
     metrics named `<model>/<name>`; empty cells are left out."""
     return {f"{model}/{name}": float(v) for model, row in table.items() for name, v in row.items() if v is not None}
@@ -124,7 +130,7 @@ def start_pipeline_run(params: dict[str, Any]) -> str | None:
 
 
 def end_pipeline_run(run_id: str | None, metrics_file: str | Path, started: float, status: str) -> None:
-    """End the parent run with `status`; on success log the table's metrics (`table_metrics`) if
+    """End the parent run with `status`; on success log the table's metrics (`flat_metrics`) if
     this invocation wrote them (the file is newer than `started`)."""
     if not run_id:
         return
@@ -137,9 +143,8 @@ def end_pipeline_run(run_id: str | None, metrics_file: str | Path, started: floa
         path = Path(metrics_file)
         if status == "FINISHED" and path.is_file() and path.stat().st_mtime >= started:
             now = int(time.time() * 1000)
-            metrics = [Metric(k, v, now, 0) for k, v in table_metrics(json.loads(path.read_text())).items()]
-            for i in range(0, len(metrics), 900):
-                client.log_batch(run_id, metrics=metrics[i:i + 900])
+            _log_batches(client, run_id,
+                         metrics=[Metric(k, v, now, 0) for k, v in flat_metrics(json.loads(path.read_text())).items()])
         client.set_terminated(run_id, status)
     except Exception as e:  # noqa: BLE001 - the workflow's outputs are written; tracking is a view
         warnings.warn(f"MLflow tracking failed for the pipeline run ({type(e).__name__}: {e})", stacklevel=2)

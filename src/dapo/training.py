@@ -43,6 +43,25 @@ def token_count(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> int
     return sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]) if texts else 0
 
 
+class LogWindow:
+    """A loop's curve points: the mean of each metric over the steps since the last point, sent to
+    `sink(step, means)` every `every` steps and at step `total`."""
+
+    def __init__(self, every: int, total: int, sink: Callable[[int, dict[str, float]], None] | None):
+        self.every, self.total, self.sink, self.rows = every, total, sink, []
+
+    def add(self, step: int, row: dict[str, float]) -> dict[str, float] | None:
+        """Record `step`'s metrics; returns the point's means when this step closes one, else None."""
+        self.rows.append(row)
+        if step % self.every and step != self.total:
+            return None
+        mean = {k: sum(r[k] for r in self.rows) / len(self.rows) for k in row}
+        self.rows = []
+        if self.sink:
+            self.sink(step, mean)
+        return mean
+
+
 class TrainerCurve(TrainerCallback):
     """The logged values of a transformers/TRL trainer (the dpo and grpo baselines) whose names start
     with one of `keep`, as `<name>/<key>` metrics ('/' in a key becomes '_'), sent to `on_log` by the

@@ -1,5 +1,6 @@
 """The smoke experiment through snakemake, end to end, in a temporary copy of the repository."""
 
+import contextlib
 import json
 import math
 import os
@@ -147,10 +148,10 @@ def test_every_stage_is_in_mlflow(smoke_run):
     assert parent["params.actor.beta"] == str(stages.iloc[0]["params.actor.beta"])
 
 
-def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
-    """What the MLflow UI shows, read through a tracking server's REST API: the parent run holds
-    the experiment's params and the table's metrics, and its children are the stage runs."""
-    repo, out = smoke_run
+@contextlib.contextmanager
+def mlflow_server(repo):
+    """An MLflow tracking server on the build's store; yields call(path, body) -> the REST API's JSON
+    answer, and the experiment dapo-smoke as the API returns it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -175,6 +176,17 @@ def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
                 time.sleep(1)
         else:
             pytest.fail("the MLflow server did not answer within 120 s")
+        yield call, experiment
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
+    """What the MLflow UI shows, read through a tracking server's REST API: the parent run holds
+    the experiment's params and the table's metrics, and its children are the stage runs."""
+    repo, out = smoke_run
+    with mlflow_server(repo) as (call, experiment):
         search = {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000}
         parents = call("runs/search", {**search, "filter": "tags.stage = 'pipeline'"})["runs"]
         assert len(parents) == 1
@@ -187,9 +199,6 @@ def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
         assert len(metrics) == sum(v is not None for row in table.values() for v in row.values())
         children = call("runs/search", {**search, "filter": f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'"})
         assert len(children["runs"]) == 44
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def test_second_invocation_has_nothing_to_do(smoke_run):
@@ -351,6 +360,22 @@ def test_the_paper_target_builds_only_the_ablations(smoke_run):
     assert sorted(runs["params.actor.state_fraction"]).count("0.5") == 2
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"], filter_string="tags.stage = 'complete'")
     assert sorted(runs["params.complete.N"]).count("2") == 2
+    # the README's UI view of the beta ablation: the evaluate runs of its points, beta as a params
+    # column; per beta, the mean accuracy over seeds is the beta table's
+    with mlflow_server(repo) as (call, experiment):
+        view = call("runs/search", {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000,
+                                    "filter": "tags.stage = 'evaluate' AND tags.ablations LIKE '%beta%'"})["runs"]
+    points = {}
+    for r in view:
+        tags = {t["key"]: t["value"] for t in r["data"]["tags"]}
+        params = {p["key"]: p["value"] for p in r["data"]["params"]}
+        metrics = {m["key"]: m["value"] for m in r["data"]["metrics"]}
+        points.setdefault(params["actor.beta"], {})[tags["seed"]] = (tags["model"], metrics["eval/countdown/accuracy"])
+    assert {b: sorted(m for m, _ in seeds.values()) for b, seeds in points.items()} == {
+        "0.01": ["dapo-iter1-seed0", "dapo-iter1-seed1"], "0.1": ["dapo-beta0.1-seed0", "dapo-beta0.1-seed1"]}
+    beta = tables["beta"].set_index("beta")
+    for b, seeds in points.items():
+        assert 100 * np.mean([acc for _, acc in seeds.values()]) == pytest.approx(beta.loc[b, "countdown"], abs=0.006)
 
 
 def test_editing_a_module_a_stage_imports_reruns_its_rules(smoke_run):

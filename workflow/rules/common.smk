@@ -67,6 +67,15 @@ def dapo_model(seed, iteration):
     return f"dapo-iter{iteration}-seed{seed}"
 
 
+def run_args(seed=None, iteration=None, ablations=(), varied=None):
+    """What a model's evaluate run carries in MLflow beside its name: tags seed and iteration, tag
+    `ablations` (the paper ablations the model is a point of; the iteration-1 main row is the
+    experiment's own value of each) and the ablated key as `--set`, so the run's params show it."""
+    tags = {"seed": seed, "iteration": iteration, "ablations": ",".join(ablations)}
+    args = [f"--tag {k}={v}" for k, v in tags.items() if v not in (None, "")]
+    return " ".join(args + ([f"--set {varied}"] if varied else []))
+
+
 # every model the paper target's tables read
 PAPER_MODELS = ["base"] + [dapo_model(s, i) for s in SEEDS for i in PAPER_ITERATIONS] + [
     f"dapo-beta{b}-seed{s}" for s in SEEDS for b in BETAS

@@ -1,14 +1,16 @@
 """What the baseline stages share: for the outcome-level ones (rft, dpo) their arguments and inputs
-(the rl prompts and one chain's generate responses); for all (the online grpo and ppo too) their ending."""
+(the rl prompts and one chain's generate responses); for the online ones (grpo, ppo) their
+arguments and prompts with the verifier's reward; for all, their ending."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..io import read_jsonl, read_parquet
 from ..models import save_checkpoint
-from ..tasks import Task, get_task
+from ..tasks import Task, get_task, verifier_reward
 from ..training import trained_model
 from . import _chain, _cli
 
@@ -19,6 +21,22 @@ def add_args(p) -> None:
     p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
     p.add_argument("--responses", required=True, help="responses.parquet of the generate stage")
     p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
+
+
+def add_online_args(p, policy_help: str) -> None:
+    _chain.add_chain_args(p)
+    p.add_argument("--policy", required=True, help=policy_help)
+    p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
+    p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
+
+
+def online_prompts(args, params) -> tuple[list[str], list[str], Callable[..., list[float]]]:
+    """The rl prompts as the policy reads them, their ids, and the task's verifier as the reward
+    (reward(prompts, completions, prompt_id) -> 0/1 per completion, as TRL calls it)."""
+    task = get_task(params["data"]["task"])
+    problems = read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))
+    return ([task.render_prompt(p) for p in problems], [p["id"] for p in problems],
+            verifier_reward(task, {p["id"]: p for p in problems}))
 
 
 def read_inputs(stage: str, args, params) -> tuple[Task, dict[str, dict], Any]:

@@ -23,7 +23,7 @@ def main(args, params):
     task = get_task(params["data"]["task"])
     hp = params["evaluate"]
     model, tokenizer = load_policy(args.model)
-    run = StageRun("evaluate", params, model=args.name)
+    run = StageRun("evaluate", params, **{**run_tags(args.tag), "model": args.name})
     out = Path(args.out)
     for bench in params["data"]["benchmarks"]:
         problems = read_jsonl(Path(args.data_dir) / f"{bench}.jsonl", required=("id", "prompt", "answer", "entry"))
@@ -40,10 +40,20 @@ def main(args, params):
     run.flush(artifacts=[out / f"{b}.json" for b in params["data"]["benchmarks"]])
 
 
+def run_tags(assignments: list[str]) -> dict[str, str]:
+    """{key: value} of `--tag key=value` arguments."""
+    bad = [a for a in assignments if "=" not in a or not a.split("=", 1)[0]]
+    if bad:
+        raise _cli.InputError(f"--tag {bad[0]!r}: expected key=value")
+    return dict(a.split("=", 1) for a in assignments)
+
+
 if __name__ == "__main__":
     p = _cli.parser(__doc__)
     p.add_argument("--model", required=True, help="checkpoint directory")
     p.add_argument("--name", required=True, help="model name in tables (e.g. base)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   help="an MLflow tag of the run: the model's seed, iteration, ablations (workflow/rules/evaluate.smk)")
     p.add_argument("--data-dir", required=True, help="directory of <benchmark>.jsonl")
     p.add_argument("--out", required=True, help="output directory")
     _cli.run(main, p)

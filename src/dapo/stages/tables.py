@@ -60,7 +60,7 @@ def main(args, params):
         plot_main(table, benchmarks, tmp)
     print(to_markdown(table, benchmarks))
     run = StageRun("tables", params)
-    run.log_metrics(tracking.table_metrics(metrics))
+    run.log_metrics(tracking.flat_metrics(metrics))
     run.flush(artifacts=[args.out, md, args.metrics, args.figure, args.versus_out, args.compute_out])
 
 

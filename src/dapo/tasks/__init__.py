@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Task
+from .base import Task, verifier_reward
 from .chain_sum import ChainSum
 from .countdown import Countdown
 
@@ -15,4 +15,4 @@ def get_task(name: str) -> Task:
     return TASKS[name]()
 
 
-__all__ = ["TASKS", "Task", "get_task"]
+__all__ = ["TASKS", "Task", "get_task", "verifier_reward"]

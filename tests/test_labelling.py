@@ -1,9 +1,10 @@
 import random
+from dataclasses import replace
 
 import pandas as pd
 
 from conftest import problem
-from dapo.generation import Completion, Sampling
+from dapo.generation import Completion, HFGenerator, Sampling
 from dapo.labelling import balanced_keep, enumerate_states, generate_responses, label_states
 
 
@@ -70,3 +71,63 @@ def test_label_states_batches_all_states_and_computes_mc(task):
     assert labelled["mc_value"].tolist() == [0.75, 0.5]
     assert completions.groupby("state_id").size().tolist() == [4, 4]
     assert stats["completions"] == 8 and stats["completions_per_second"] > 0
+
+
+class StreamGenerator:
+    """Answers each prompt with the next texts of its script, as a stream of samples would (a second
+    call continues where the first stopped); records the calls."""
+
+    def __init__(self, script):
+        self.script, self.calls, self.drawn = script, [], {}
+
+    def generate(self, prompts, sampling):
+        self.calls.append((list(prompts), sampling))
+        out = []
+        for p in prompts:
+            start = self.drawn.get(p, 0)
+            self.drawn[p] = start + sampling.n
+            out.append([Completion(self.script[p][k], 1, True) for k in range(start, start + sampling.n)])
+        return out
+
+
+def test_early_stop_keeps_the_first_k_of_unanimous_states_and_completes_the_rest(task):
+    p = problem("1 + 2", "3")
+    states = pd.DataFrame({"state_id": [0, 1, 2], "prompt_id": ["t-0"] * 3,
+                           "prefix": ["", "1 + 2 = 4\n", "1 + 2 = 3\n"], "depth": [0, 1, 1]})
+    gen = StreamGenerator({"Q: 1 + 2\n": ["A: 3", "A: 3", "A: 4", "A: 4"],               # 2 correct: stops
+                           "Q: 1 + 2\n1 + 2 = 4\n": ["A: 4", "A: 5", "A: 3", "A: 3"],   # 2 wrong: stops
+                           "Q: 1 + 2\n1 + 2 = 3\n": ["A: 3", "A: 4", "A: 3", "A: 3"]})  # split: 2 more
+    completions, labelled, stats = label_states(gen, task, {"t-0": p}, states, Sampling(n=4, seed=7), early_stop=2)
+    assert [(len(prompts), s.n, s.seed) for prompts, s in gen.calls] == [(3, 2, 7), (1, 2, 8)]
+    assert gen.calls[1][0] == ["Q: 1 + 2\n1 + 2 = 3\n"]
+    assert labelled["mc_value"].tolist() == [1.0, 0.0, 0.75]
+    assert labelled["n_completions"].tolist() == [2, 2, 4]
+    assert completions[completions["state_id"] == 2]["k"].tolist() == [0, 1, 2, 3]
+    assert completions[completions["state_id"] == 2]["completion"].tolist() == ["A: 3", "A: 4", "A: 3", "A: 3"]
+    assert stats["completions"] == 8 and stats["stopped_early"] == 2
+
+
+def test_early_stop_off_or_at_n_is_one_call_of_n(task):
+    p = problem("1 + 2", "3")
+    states = pd.DataFrame({"state_id": [0], "prompt_id": ["t-0"], "prefix": [""], "depth": [0]})
+    for early_stop in (0, 4, 9):
+        gen = StreamGenerator({"Q: 1 + 2\n": ["A: 3"] * 4})
+        _, labelled, stats = label_states(gen, task, {"t-0": p}, states, Sampling(n=4, seed=0), early_stop=early_stop)
+        assert [(len(prompts), s.n) for prompts, s in gen.calls] == [(1, 4)]
+        assert labelled["n_completions"].tolist() == [4] and stats["stopped_early"] == 0
+
+
+def test_early_stop_s_first_round_is_the_fixed_k_labelling_under_the_same_seed(task, tiny_policy, char_tokenizer):
+    """With the real generator: the first k completions of every state are the samples a fixed-N = k
+    labelling draws under the same seed, and only the split states get more."""
+    p = problem("1 + 2", "3")
+    states = pd.DataFrame({"state_id": [0, 1, 2], "prompt_id": ["t-0"] * 3,
+                           "prefix": ["", "1 + 2 = 4\n", "1 + 2 = 3\n"], "depth": [0, 1, 1]})
+    gen = HFGenerator(tiny_policy, char_tokenizer, batch_size=64, progress=False)
+    sampling = Sampling(n=2, temperature=1.0, max_new_tokens=6, seed=3)
+    fixed, _, _ = label_states(gen, task, {"t-0": p}, states, sampling)
+    adaptive, labelled, _ = label_states(gen, task, {"t-0": p}, states, replace(sampling, n=6), early_stop=2)
+    first = adaptive[adaptive["k"] < 2].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, fixed)
+    split = fixed.groupby("state_id")["correct"].nunique() > 1
+    assert labelled["n_completions"].tolist() == [6 if s else 2 for s in split]

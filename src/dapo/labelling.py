@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -88,29 +90,54 @@ def enumerate_states(responses: pd.DataFrame, task: Task) -> pd.DataFrame:
 
 
 def label_states(generator: Generator, task: Task, problems: dict[str, dict], states: pd.DataFrame,
-                 sampling: Sampling) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """N completions from every state in one batched call; MC value per state.
+                 sampling: Sampling, early_stop: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """N = sampling.n completions from every state in one batched call; MC value per state.
+
+    early_stop k (0 < k < N; beyond the paper): sample k completions from every state first; a state
+    whose k completions all end correct, or all end wrong, keeps those k, and its MC value is 1 or
+    0; the others get N - k more (`unanimous_first`). 0 samples N from every state, as the paper.
 
     Returns (completions: state_id, k, completion, finished, correct;
              states with mc_value and n_completions added; stats incl. completions per second).
     """
     texts = [task.render_prompt(problems[p]) + prefix for p, prefix in zip(states["prompt_id"], states["prefix"])]
+    graded: list[list[tuple]] = [[] for _ in texts]  # per state: (completion, correct)
     start = time.time()
-    outs = generator.generate(texts, sampling)
+    first = early_stop if 0 < early_stop < sampling.n else sampling.n
+    _sample_into(graded, range(len(texts)), generator, task, problems, states, texts,
+                 replace(sampling, n=first))
+    undecided = unanimous_first(graded, first) if first < sampling.n else []
+    if undecided:  # seeded apart from the first round, whose samples it must not repeat
+        _sample_into(graded, undecided, generator, task, problems, states, texts,
+                     replace(sampling, n=sampling.n - first, seed=sampling.seed + 1))
     elapsed = time.time() - start
-    rows = []
-    correct = torch.zeros((len(states), sampling.n), dtype=torch.bool)
-    for i, (sid, pid, prefix, completions) in enumerate(zip(states["state_id"], states["prompt_id"],
-                                                             states["prefix"], outs)):
-        for k, c in enumerate(completions):
-            ok = task.verify(problems[pid], prefix + c.text)
-            correct[i, k] = ok
-            rows.append({"state_id": sid, "k": k, "completion": c.text, "finished": c.finished, "correct": ok})
-    labelled = states.assign(mc_value=mc_value(correct).numpy() if len(states) else [],
-                             n_completions=sampling.n)
+    rows = [{"state_id": sid, "k": k, "completion": c.text, "finished": c.finished, "correct": ok}
+            for sid, done in zip(states["state_id"], graded) for k, (c, ok) in enumerate(done)]
+    labelled = states.assign(
+        mc_value=np.array([mc_value(torch.tensor([ok for _, ok in done])).item() for done in graded], dtype=np.float32),
+        n_completions=[len(done) for done in graded])
     n = len(rows)
     stats = {"completions": n, "states": len(states), "seconds": elapsed,
              "completions_per_second": n / elapsed if elapsed > 0 else float("nan"),
-             "tokens_generated": sum(c.num_tokens for cs in outs for c in cs),
+             "stopped_early": len(texts) - len(undecided) if first < sampling.n else 0,
+             "tokens_generated": sum(c.num_tokens for done in graded for c, _ in done),
              "mc_value_mean": float(labelled["mc_value"].mean()) if n else float("nan")}
     return pd.DataFrame(rows, columns=["state_id", "k", "completion", "finished", "correct"]), labelled, stats
+
+
+def unanimous_first(graded: list[list[tuple]], k: int) -> list[int]:
+    """Indices of the states whose first k graded completions disagree (some correct, some wrong)."""
+    return [i for i, done in enumerate(graded) if len({ok for _, ok in done[:k]}) > 1]
+
+
+def _sample_into(graded: list[list[tuple]], which, generator: Generator, task: Task, problems: dict[str, dict],
+                 states: pd.DataFrame, texts: list[str], sampling: Sampling) -> None:
+    """Sample sampling.n completions from each state in `which` in one batched call, grade each
+    against its state's problem, and append them to that state's list."""
+    which = list(which)
+    if not which:
+        return
+    outs = generator.generate([texts[i] for i in which], sampling)
+    pids, prefixes = states["prompt_id"].tolist(), states["prefix"].tolist()
+    for i, completions in zip(which, outs):
+        graded[i] += [(c, task.verify(problems[pids[i]], prefixes[i] + c.text)) for c in completions]

@@ -65,7 +65,11 @@ def test_mc_values_are_fractions_of_n_completions(smoke_run):
         states = pd.read_parquet(d / "states.parquet")
         completions = pd.read_parquet(d / "completions.parquet")
         assert states["mc_value"].between(0, 1).all() and not states["mc_value"].isna().any()
-        assert (completions.groupby("state_id").size() == 4).all()  # N = 4
+        # N = 4 with early_stop 2: a state keeps its first 2 completions when they agree, else gets 4
+        sizes = completions.groupby("state_id").size()
+        assert set(sizes) <= {2, 4} and (sizes.loc[states["state_id"]].to_numpy() == states["n_completions"]).all()
+        first_two = completions[completions["k"] < 2].groupby("state_id")["correct"].nunique()
+        assert ((first_two == 1) == (sizes == 2)).all()
         recomputed = completions.groupby("state_id")["correct"].mean()
         assert (recomputed.loc[states["state_id"]].to_numpy() == states["mc_value"].to_numpy()).all()
         assert not states.duplicated(["prompt_id", "prefix"]).any()

@@ -1,5 +1,6 @@
 """complete: MC labelling. From every step prefix of every kept response, pi_{i-1} samples N
-completions; MC(s) is the fraction that end correct (paper section 4, step 2).
+completions; MC(s) is the fraction that end correct (paper section 4, step 2). With
+complete.early_stop k > 0 (beyond the paper) a state whose first k completions agree stops there.
 
 Identical states (same prompt, same prefix) are labelled once, and all states go through one
 batched generation call. Writes <out>/states.parquet (state_id, prompt_id, prefix, depth, mc_value),
@@ -27,9 +28,10 @@ def main(args, params):
     model, tok = load_policy(args.policy)
     sampling = Sampling(n=hp["N"], temperature=hp["temperature"], top_p=hp["top_p"],
                         max_new_tokens=hp["max_new_tokens"], seed=_chain.chain_seed(args, 2))
-    print(f"complete: {len(states)} unique states from {len(responses)} responses, {hp['N']} completions each")
+    stop = f", stopping at {hp['early_stop']} where they agree" if 0 < hp["early_stop"] < hp["N"] else ""
+    print(f"complete: {len(states)} unique states from {len(responses)} responses, {hp['N']} completions each{stop}")
     completions, labelled, stats = label_states(HFGenerator(model, tok, hp["batch_size"], desc="complete"),
-                                                task, problems, states, sampling)
+                                                task, problems, states, sampling, hp["early_stop"])
     out = Path(args.out)
     write_parquet(out / "states.parquet", labelled)
     write_parquet(out / "completions.parquet", completions)

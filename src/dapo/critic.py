@@ -82,11 +82,12 @@ def critic_quality(pred: np.ndarray, mc: np.ndarray, bins: int = 5) -> dict[str,
 
 
 def value_traces(task: Task, problems: dict[str, dict], records: list[dict],
-                 values: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
+                 values: Callable[[list[str]], np.ndarray], tokenizer=None) -> pd.DataFrame:
     """The critic along whole solutions (the paper's Figure 2): for every response of `records`
     (evaluation records with id, response and correct), each of its states s_t = prompt + its first t
     steps, t = 0..T-1, valued by `values` (texts -> V) and, where the task can decide it, exactly
-    (`Task.oracle_value`, else NaN).
+    (`Task.oracle_value`, else NaN). States are rendered for `tokenizer`, the critic's
+    (`Task.policy_prompt`).
 
     Returns one row per state: id, correct, steps (T), depth (t), critic, exact.
     """
@@ -102,7 +103,7 @@ def value_traces(task: Task, problems: dict[str, dict], records: list[dict],
                 exact = float("nan")
             rows.append({"id": r["id"], "correct": bool(r["correct"]), "steps": len(steps), "depth": t,
                          "exact": exact})
-            texts.append(task.render_prompt(problem) + prefix)
+            texts.append(task.policy_prompt(problem, tokenizer) + prefix)
             prefix += step
     out = pd.DataFrame(rows, columns=["id", "correct", "steps", "depth", "exact"])
     out.insert(4, "critic", values(texts) if texts else np.zeros(0))

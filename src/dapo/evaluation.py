@@ -24,7 +24,7 @@ def evaluate(generator: Generator, task: Task, problems: list[dict], max_new_tok
     the prompt template id, so scores stay comparable; for a task that can say why a response
     fails (`Task.error_kind`), the rate of each outcome of the greedy responses.
     """
-    prompts = [task.render_prompt(p) for p in problems]
+    prompts = [task.policy_prompt(p, getattr(generator, "tokenizer", None)) for p in problems]
     outs = generator.generate(prompts, Sampling(n=1, temperature=0.0,
                                                 max_new_tokens=max_new_tokens, seed=seed))
     sampled = (generator.generate(prompts, Sampling(n=samples, temperature=1.0,

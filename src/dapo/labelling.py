@@ -43,7 +43,7 @@ def generate_responses(generator: Generator, task: Task, problems: list[dict], s
     Rows: prompt_id, sample (index among the n1), response, finished, correct, num_steps.
     A prompt whose n1 samples are all correct or all wrong is kept only if `keep_unanimous`.
     """
-    prompts = [task.render_prompt(p) for p in problems]
+    prompts = [task.policy_prompt(p, getattr(generator, "tokenizer", None)) for p in problems]
     outs = generator.generate(prompts, sampling)
     rng = random.Random(seed)
     rows, unanimous, sampled_correct = [], 0, 0
@@ -100,7 +100,8 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
     Returns (completions: state_id, k, completion, finished, correct;
              states with mc_value and n_completions added; stats incl. completions per second).
     """
-    texts = [task.render_prompt(problems[p]) + prefix for p, prefix in zip(states["prompt_id"], states["prefix"])]
+    tok = getattr(generator, "tokenizer", None)
+    texts = [task.policy_prompt(problems[p], tok) + prefix for p, prefix in zip(states["prompt_id"], states["prefix"])]
     graded: list[list[tuple]] = [[] for _ in texts]  # per state: (completion, correct)
     start = time.time()
     first = early_stop if 0 < early_stop < sampling.n else sampling.n

@@ -30,12 +30,12 @@ def add_online_args(p, policy_help: str) -> None:
     p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
 
 
-def online_prompts(args, params) -> tuple[list[str], list[str], Callable[..., list[float]]]:
-    """The rl prompts as the policy reads them, their ids, and the task's verifier as the reward
-    (reward(prompts, completions, prompt_id) -> 0/1 per completion, as TRL calls it)."""
+def online_prompts(args, params, tokenizer) -> tuple[list[str], list[str], Callable[..., list[float]]]:
+    """The rl prompts as the policy of `tokenizer` reads them, their ids, and the task's verifier as
+    the reward (reward(prompts, completions, prompt_id) -> 0/1 per completion, as TRL calls it)."""
     task = get_task(params["data"]["task"])
     problems = read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))
-    return ([task.render_prompt(p) for p in problems], [p["id"] for p in problems],
+    return ([task.policy_prompt(p, tokenizer) for p in problems], [p["id"] for p in problems],
             verifier_reward(task, {p["id"]: p for p in problems}))
 
 

@@ -27,7 +27,7 @@ from ..advantages import (
 from ..critic import predict_values
 from ..io import read_jsonl, read_parquet, write_parquet
 from ..logprobs import batched_action_logps
-from ..models import load_critic, load_policy
+from ..models import load_critic, load_policy, load_tokenizer
 from ..tasks import Task, get_task
 from . import _chain, _cli
 
@@ -38,13 +38,18 @@ def main(args, params):
     problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
     states = read_parquet(args.states, required=("state_id", "prompt_id", "prefix"))
     completions = read_parquet(args.completions, required=("state_id", "k", "completion", "finished"))
-    state_text = {s: task.render_prompt(problems[p]) + x
-                  for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
     critic, ctok = load_critic(args.critic)
+
+    def texts_for(tok):
+        """Each state as the model of `tok` reads it (the critic may be another model)."""
+        return {s: task.policy_prompt(problems[p], tok) + x
+                for s, p, x in zip(states["state_id"], states["prompt_id"], states["prefix"])}
+
+    critic_text, state_text = texts_for(ctok), texts_for(load_tokenizer(args.reference))
     candidates = candidate_actions(completions, states, task, problems)
 
     def critic_values(sids, actions):
-        return predict_values(critic, ctok, [state_text[s] + a for s, a in zip(sids, actions)], hp["batch_size"])
+        return predict_values(critic, ctok, [critic_text[s] + a for s, a in zip(sids, actions)], hp["batch_size"])
 
     has_oracle = type(task).oracle_value is not Task.oracle_value
     if args.value_source == "oracle" and not has_oracle:

@@ -24,14 +24,15 @@ def main(args, params):
     task = get_task(params["data"]["task"])
     problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
     states = read_parquet(args.states, required=("prompt_id", "prefix", "mc_value"))
-    texts = [task.render_prompt(problems[p]) + s for p, s in zip(states["prompt_id"], states["prefix"])]
     labels = states["mc_value"].to_numpy(dtype="float32")
     held = split_by_prompt(states["prompt_id"].tolist(), hp["val_fraction"], _chain.chain_seed(args, 3))
-    train = [i for i in range(len(texts)) if not held[i]]
+    train = [i for i in range(len(states)) if not held[i]]
     if not train:
         raise _cli.InputError(f"critic: no training states in {args.states}")
-    held_texts = [t for t, h in zip(texts, held) if h]
     model, tok = load_critic(args.init, seed=_chain.chain_seed(args, 3))
+    # the critic reads states as its own model reads prompts (its tokenizer's chat template, if any)
+    texts = [task.policy_prompt(problems[p], tok) + s for p, s in zip(states["prompt_id"], states["prefix"])]
+    held_texts = [t for t, h in zip(texts, held) if h]
     run = _chain.start_run("critic", params, args)
     curve = _cli.Curve(run)
     print(f"critic: {len(train)} training states, {len(held_texts)} held out, init {args.init}")

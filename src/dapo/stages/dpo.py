@@ -25,7 +25,7 @@ def main(args, params):
           f"{hp['steps']} steps, beta {hp['beta']}")
     summary = {}
     if len(pairs):
-        prompts = [task.render_prompt(problems[p]) for p in pairs["prompt_id"]]
+        prompts = [task.policy_prompt(problems[p], tok) for p in pairs["prompt_id"]]
         summary = train_dpo(model, tok, prompts, pairs, {**hp, "seed": _chain.chain_seed(args, 6)},
                             on_log=curve.log)
     summary.update({"dpo/pairs": len(pairs), "dpo/prompts": int(pairs["prompt_id"].nunique())})

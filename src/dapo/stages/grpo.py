@@ -15,8 +15,8 @@ from . import _baseline, _chain, _cli
 
 def main(args, params):
     hp = params["grpo"]
-    prompts, ids, reward = _baseline.online_prompts(args, params)
     model, tok = load_policy(args.policy)
+    prompts, ids, reward = _baseline.online_prompts(args, params, tok)
     run = _chain.start_run("grpo", params, args)
     curve = _cli.Curve(run)
     print(f"grpo: {len(prompts)} prompts, {hp['steps']} steps of {hp['prompts_per_step']} prompts x "

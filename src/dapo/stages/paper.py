@@ -61,7 +61,7 @@ def main(args, params):
     problems = {p["id"]: p for p in read_jsonl(args.trace_data, required=("id", "prompt", "answer", "entry"))}
     critic, tok = load_critic(args.critic_model)
     traces = value_traces(task, problems, read_jsonl(args.trace_records, required=("id", "response", "correct")),
-                          lambda texts: predict_values(critic, tok, texts, 256))
+                          lambda texts: predict_values(critic, tok, texts, 256), tok)
     own = {"beta": f"{params['actor']['beta']:g}", "N": str(params["complete"]["N"])}
     markdown = paper_markdown(params["experiment"], tables, rows, records, df, benchmarks, own,
                               value_trace_note(traces, Path(args.trace_data).stem, Path(args.value_figure).name),

@@ -15,8 +15,8 @@ from . import _baseline, _chain, _cli
 
 def main(args, params):
     hp = params["ppo"]
-    prompts, ids, reward = _baseline.online_prompts(args, params)
     model, tok = load_policy(args.policy)
+    prompts, ids, reward = _baseline.online_prompts(args, params, tok)
     ref = load_policy(args.policy)[0].eval() if hp["kl_coef"] > 0 else None
     critic, _ = load_value_model(args.policy, seed=_chain.chain_seed(args, 8))
     run = _chain.start_run("ppo", params, args)

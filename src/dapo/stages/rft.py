@@ -19,7 +19,8 @@ def main(args, params):
     task, problems, responses = _baseline.read_inputs("rft", args, params)
     demos = rft_demonstrations(responses)
     model, tok = load_policy(args.policy)
-    examples = [sft_example(task.render_prompt(problems[p]), r, tok) for p, r in zip(demos["prompt_id"], demos["response"])]
+    examples = [sft_example(task.policy_prompt(problems[p], tok), r, tok)
+                for p, r in zip(demos["prompt_id"], demos["response"])]
     run = _chain.start_run("rft", params, args)
     curve = _cli.Curve(run)
     print(f"rft: {len(examples)} distinct correct responses over {demos['prompt_id'].nunique()} prompts, "

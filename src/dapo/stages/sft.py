@@ -24,7 +24,8 @@ def main(args, params):
     tokenizer = build_char_tokenizer()
     model = build_policy(tokenizer, params["model"], seed=params["sft"]["seed"])
     habit = params["sft"]["habit_fraction"]
-    examples = [sft_example(task.render_prompt(p), demonstration(task, p, habit), tokenizer) for p in problems]
+    examples = [sft_example(task.policy_prompt(p, tokenizer), demonstration(task, p, habit), tokenizer)
+                for p in problems]
     longest = max(len(ids) for ids, _ in examples)
     if longest > params["model"]["max_position_embeddings"]:
         raise InputError(f"sft: an example has {longest} tokens, more than "

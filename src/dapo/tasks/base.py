@@ -39,7 +39,17 @@ class Task(ABC):
 
     @abstractmethod
     def render_prompt(self, problem: dict) -> str:
-        """The text the policy is conditioned on."""
+        """The problem as plain text (see `policy_prompt` for what a model reads)."""
+
+    def policy_prompt(self, problem: dict, tokenizer=None) -> str:
+        """The prompt as the model of `tokenizer` reads it: when the tokenizer has a chat template,
+        the plain prompt is the user's turn and the assistant's turn is opened, so the response
+        (and every state's prefix) continues it; otherwise the plain prompt (the char tokenizer)."""
+        text = self.render_prompt(problem)
+        if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+            return text
+        return tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                             add_generation_prompt=True)
 
     @abstractmethod
     def write_solution(self, problem: dict) -> str:

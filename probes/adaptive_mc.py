@@ -41,6 +41,7 @@ from dapo.io import read_jsonl, read_parquet
 from dapo.labelling import enumerate_states, label_states
 from dapo.models import load_critic, load_policy
 from dapo.params import load_params
+from dapo.stages._chain import chain_seed
 from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
@@ -114,7 +115,7 @@ def main():
     problems = {p["id"]: p for p in read_jsonl(rl)}
     states = enumerate_states(read_parquet(responses), task)
     held = split_by_prompt(states["prompt_id"].tolist(), params["critic"]["val_fraction"],
-                           1_000_003 * args.seed + 1_009 + CRITIC_SEED_OFFSET)
+                           chain_seed(argparse.Namespace(seed=args.seed, iteration=1), CRITIC_SEED_OFFSET))
     ref_path = base_dir / f"seed{args.seed}-reference.parquet"
     if not ref_path.is_file():
         model, tok = load_policy(policy)

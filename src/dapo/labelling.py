@@ -95,7 +95,7 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
 
     early_stop k (0 < k < N; beyond the paper): sample k completions from every state first; a state
     whose k completions all end correct, or all end wrong, keeps those k, and its MC value is 1 or
-    0; the others get N - k more (`unanimous_first`). 0 samples N from every state, as the paper.
+    0; the others get N - k more (`split_states`). 0 samples N from every state, as the paper.
 
     Returns (completions: state_id, k, completion, finished, correct;
              states with mc_value and n_completions added; stats incl. completions per second).
@@ -107,7 +107,7 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
     first = early_stop if 0 < early_stop < sampling.n else sampling.n
     _sample_into(graded, range(len(texts)), generator, task, problems, states, texts,
                  replace(sampling, n=first))
-    undecided = unanimous_first(graded, first) if first < sampling.n else []
+    undecided = split_states(graded, first) if first < sampling.n else []
     if undecided:  # seeded apart from the first round, whose samples it must not repeat
         _sample_into(graded, undecided, generator, task, problems, states, texts,
                      replace(sampling, n=sampling.n - first, seed=sampling.seed + 1))
@@ -126,7 +126,7 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
     return pd.DataFrame(rows, columns=["state_id", "k", "completion", "finished", "correct"]), labelled, stats
 
 
-def unanimous_first(graded: list[list[tuple]], k: int) -> list[int]:
+def split_states(graded: list[list[tuple]], k: int) -> list[int]:
     """Indices of the states whose first k graded completions disagree (some correct, some wrong)."""
     return [i for i, done in enumerate(graded) if len({ok for _, ok in done[:k]}) > 1]
 

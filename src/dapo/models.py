@@ -143,10 +143,10 @@ def smollm2_gguf() -> Path:
     return path
 
 
-def convert_gguf(gguf: str | Path, out: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def convert_gguf(gguf: str | Path, out: str | Path) -> None:
     """A GGUF checkpoint (quantised or not) as a plain Hugging Face checkpoint in `out`: transformers
     reads and dequantises it (the `gguf` package) into float32 weights, and the tokenizer keeps its
-    chat template. Returns the model and tokenizer, loaded from `out` as any checkpoint is."""
+    chat template. `load_policy(out)` loads it as any checkpoint."""
     gguf = Path(gguf)
     if not gguf.is_file():
         raise InputError(f"missing file: {gguf}")
@@ -164,7 +164,6 @@ def convert_gguf(gguf: str | Path, out: str | Path) -> tuple[PreTrainedModel, Pr
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config
     save_checkpoint(model, tok, out)
-    return load_policy(out)
 
 
 def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> None:

@@ -16,11 +16,8 @@ from . import _chain, _cli
 
 
 def add_args(p) -> None:
-    _chain.add_chain_args(p)
-    p.add_argument("--policy", required=True, help="checkpoint of pi_0 (start, and reference where there is one)")
-    p.add_argument("--data", required=True, help="training prompts (rl split jsonl)")
+    add_online_args(p, "checkpoint of pi_0 (start, and reference where there is one)")
     p.add_argument("--responses", required=True, help="responses.parquet of the generate stage")
-    p.add_argument("--out", required=True, help="output directory (model/, metrics.json, curve.csv)")
 
 
 def add_online_args(p, policy_help: str) -> None:

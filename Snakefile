@@ -19,7 +19,15 @@ wildcard_constraints:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/sft.smk"
+# the base policy pi_0: a pretrained model when the experiment has a `pretrained` section, else sft
+if "pretrained" in config:
+
+    include: "workflow/rules/pretrained.smk"
+
+else:
+
+    include: "workflow/rules/sft.smk"
+
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/complete.smk"
 include: "workflow/rules/critic.smk"

@@ -15,16 +15,20 @@ from dapo.params import (
 )
 from helpers import snakemake, workflow_copy
 
-EXPERIMENTS = sorted(PARAMS_DIR.glob("*.yaml"))
+EXPERIMENTS = sorted(PARAMS_DIR.glob("**/*.yaml"))
 
 
-@pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.relative_to(PARAMS_DIR).with_suffix("").as_posix()
+                                                    for p in EXPERIMENTS])
 def test_every_shipped_experiment_is_valid(path):
     params = load_params(path)
-    assert params["experiment"] == path.stem
+    assert params["experiment"] == path.relative_to(PARAMS_DIR).with_suffix("").as_posix()
     stages = {"experiment", "iterations", "seeds", "data", "model", "sft", "generate", "complete", "critic",
               "advantages", "actor", "evaluate"}
-    assert stages <= set(params) <= stages | {"rft", "dpo", "grpo", "ppo", "paper"}  # baselines and the paper target are optional
+    if "pretrained" in params:  # pi_0 is a pretrained model: no architecture, no sft stage
+        stages -= {"model", "sft"}
+    # baselines, the paper target and a pretrained base policy are optional
+    assert stages <= set(params) <= stages | {"rft", "dpo", "grpo", "ppo", "paper", "pretrained"}
 
 
 def test_every_schema_key_is_documented():
@@ -55,6 +59,10 @@ def default():
     (lambda p: p["data"]["train"].update(operators=["/"]), r"at data.train"),
     (lambda p: p["data"].update(task="chain_sum"), r"at data.train: keys .* are not settings of task 'chain_sum'"),
     (lambda p: p["advantages"].update(value_source="mc"), r"at advantages.value_source: 'mc' is not one of"),
+    (lambda p: p["critic"].update(init="pretrained"), r"at critic.init: 'pretrained' needs pretrained.critic"),
+    (lambda p: p["data"].update(task="rg_math", train={"dataset": "chain_sum"}, benchmarks={"b": {"size": 8}}),
+     r"at data.task: 'rg_math' has no written solutions for the sft stage; start from a model with a pretrained"),
+    (lambda p: p["data"]["benchmarks"].update(he={"size": 8, "task": "humanevil"}), r"at data.benchmarks.he.task"),
 ])
 def test_schema_rejects_bad_params_naming_the_key(mutate, message):
     params = default()

@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .logprobs import action_logps
+from .logprobs import action_logps, sampled_ids
 from .losses import dapo_loss
 from .training import LogWindow, Optimiser, token_count
 
@@ -68,7 +68,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     model = optim.model
     model.train()
     rng = random.Random(hp["seed"])
-    states, actions = data["state"].tolist(), data["action"].tolist()
+    states, actions, action_ids = data["state"].tolist(), data["action"].tolist(), sampled_ids(data)
     eos, sids = data["eos"].tolist(), data["state_id"].tolist()
     adv = torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32)
     weight = torch.tensor(action_weights(data, hp.get("action_weight", "unique")), dtype=torch.float32)
@@ -81,7 +81,7 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
         for batch in state_batches(sids, hp["states_per_batch"], rng):
             idx, share = optim.shard(batch, weight[batch].tolist())
             logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
-                                 [eos[i] for i in idx])
+                                 [eos[i] for i in idx], action_ids and [action_ids[i] for i in idx])
             losses, _ = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"],
                                   hp.get("target_floor"))
             w = weight[idx].to(losses.device)
@@ -113,7 +113,7 @@ def fit_stats(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: 
     from .logprobs import batched_action_logps
 
     logps = batched_action_logps(model, tokenizer, data["state"].tolist(), data["action"].tolist(),
-                                 data["eos"].tolist(), batch_size)
+                                 data["eos"].tolist(), batch_size, sampled_ids(data))
     losses, stats = dapo_loss(logps, torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32),
                               torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32), beta, target_floor)
     return {"loss": float(losses.mean()), **{k: float(v) for k, v in stats.items()}}

@@ -29,13 +29,15 @@ def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Tas
 
     Rows: state_id, k, action, terminal, eos (the policy emitted end-of-sequence right after it;
     the same as terminal), reward (verifier reward of prefix + action for terminal actions, NaN
-    otherwise). A completion truncated before its first newline gives no row.
+    otherwise), action_ids (the ids the policy sampled for it, when the completions carry them).
+    A completion truncated before its first newline gives no row.
     """
     prefix = dict(zip(states["state_id"], states["prefix"]))
     prompt_of = dict(zip(states["state_id"], states["prompt_id"]))
+    ids = completions["action_ids"] if "action_ids" in completions else [[]] * len(completions)
     rows = []
-    for sid, k, text, finished in zip(completions["state_id"], completions["k"],
-                                      completions["completion"], completions["finished"]):
+    for sid, k, text, finished, action_ids in zip(completions["state_id"], completions["k"],
+                                                  completions["completion"], completions["finished"], ids):
         steps = task.split_steps(text)
         action = steps[0] if steps else ""
         terminal = len(steps) <= 1 and bool(finished)
@@ -43,8 +45,8 @@ def candidate_actions(completions: pd.DataFrame, states: pd.DataFrame, task: Tas
             continue  # cut inside its first line: a partial step, not an action of the policy
         reward = float(task.verify(problems[prompt_of[sid]], prefix[sid] + action)) if terminal else np.nan
         rows.append({"state_id": sid, "k": k, "action": action, "terminal": terminal,
-                     "eos": terminal, "reward": reward})
-    return pd.DataFrame(rows, columns=["state_id", "k", "action", "terminal", "eos", "reward"])
+                     "eos": terminal, "reward": reward, "action_ids": list(action_ids)})
+    return pd.DataFrame(rows, columns=["state_id", "k", "action", "terminal", "eos", "reward", "action_ids"])
 
 
 def oracle_values(task: Task, problems: dict[str, dict],
@@ -101,11 +103,14 @@ ACTION = ["state_id", "action", "eos"]
 
 def unique_actions(cand: pd.DataFrame) -> pd.DataFrame:
     """One row per (state, action, eos) with its count among the N samples. Rows of one key share
-    their value and advantage (terminal ones the verifier's reward, the others one critic call)."""
-    return (cand.groupby(ACTION, sort=True)
+    their value and advantage (terminal ones the verifier's reward, the others one critic call);
+    the action's ids are those of its first sample (k order)."""
+    columns = ["state_id", "action", "count", "terminal", "eos", "value", "advantage"]
+    extra = {"action_ids": ("action_ids", "first")} if "action_ids" in cand else {}
+    return (cand.sort_values(["state_id", "k"], kind="stable").groupby(ACTION, sort=True)
             .agg(count=("k", "size"), terminal=("terminal", "first"),
-                 value=("value", "first"), advantage=("advantage", "first"))
-            .reset_index()[["state_id", "action", "count", "terminal", "eos", "value", "advantage"]])
+                 value=("value", "first"), advantage=("advantage", "first"), **extra)
+            .reset_index()[columns + list(extra)])
 
 
 def compute_advantages(candidates: pd.DataFrame, value_fn: Callable[[list[int], list[str]], np.ndarray],

@@ -41,6 +41,14 @@ def unique_problems(task: Task, config: dict[str, Any], size: int, seed: int, ta
                      f"problems, {size} requested; widen the config or shrink the split")
 
 
+def benchmark_task(task: Task, bench: dict[str, Any]) -> Task:
+    """The task a benchmark is drawn and graded by: its own `task` (HumanEval beside a code-trained
+    experiment, say), else the experiment's."""
+    from .tasks import get_task
+
+    return get_task(bench["task"]) if "task" in bench else task
+
+
 def in_domain(data_params: dict[str, Any]) -> list[str]:
     """Benchmarks cut from the training pool: those given only a size."""
     return [name for name, bench in data_params["benchmarks"].items() if set(bench) == {"size"}]
@@ -62,8 +70,9 @@ def make_splits(task: Task, data_params: dict[str, Any]) -> dict[str, list[dict]
         start += size
     for k, (name, bench) in enumerate(data_params["benchmarks"].items(), start=1):
         if name not in splits:
-            config = {key: v for key, v in bench.items() if key != "size"}
-            splits[name] = unique_problems(task, config, bench["size"], seed + k * SEED_STRIDE, taken, name)
+            config = {key: v for key, v in bench.items() if key not in ("size", "task")}
+            splits[name] = unique_problems(benchmark_task(task, bench), config, bench["size"],
+                                           seed + k * SEED_STRIDE, taken, name)
     assert_disjoint(splits)
     return splits
 

@@ -1,15 +1,16 @@
 """Sampling from a policy: the one interface every stage samples through.
 
 `Generator.generate(prompts, sampling)` returns, for each prompt, `sampling.n` continuations
-(text only, end-of-sequence token removed). The Hugging Face backend below runs anywhere; a vLLM
-backend implements the same method.
+(their text and sampled ids, end-of-sequence token removed). The Hugging Face backend runs
+anywhere; the vLLM backend (the `vllm` extra, CUDA) implements the same method. A stage picks one
+with its params section's `backend` key (`make_generator`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from tqdm.auto import tqdm
@@ -39,6 +40,8 @@ class Completion:
     num_tokens: int
     #: True when the policy emitted end-of-sequence, False when it ran out of max_new_tokens
     finished: bool
+    #: the generated ids, end-of-sequence dropped (empty from a generator that does not report them)
+    token_ids: tuple[int, ...] = ()
 
 
 class Generator(Protocol):
@@ -159,4 +162,52 @@ def completion(row: list[int], eos: int, tok: PreTrainedTokenizerBase) -> Comple
     if finished:
         row = row[:row.index(eos)]
     return Completion(text=tok.decode(row, skip_special_tokens=False), num_tokens=len(row),
-                      finished=finished)
+                      finished=finished, token_ids=tuple(row))
+
+
+class VLLMGenerator:
+    """The same interface on vLLM's offline engine, with prefix caching on: the N completions of an
+    MC state, and the states of one response, share their prompts' KV cache. Prompts go in as ids,
+    tokenised without special tokens as the Hugging Face backend does, so both condition on the
+    same tokens. Each call seeds its requests with `sampling.seed`; vLLM's samples are not the Hugging
+    Face backend's, only their distribution is the same. Needs CUDA and `pip install -e ".[vllm]"`."""
+
+    def __init__(self, path: str, seed: int = 0, **engine: Any):
+        import os
+
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # reproducible sampling in-process
+        from vllm import LLM
+
+        from .models import load_tokenizer
+
+        self.tokenizer = load_tokenizer(path)
+        self.llm = LLM(model=str(path), enable_prefix_caching=True, seed=seed, **{"dtype": "auto", **engine})
+
+    def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[list[Completion]]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
+                                max_tokens=sampling.max_new_tokens, seed=sampling.seed, skip_special_tokens=False)
+        tok = self.tokenizer
+        requests = [{"prompt_token_ids": tok(p, add_special_tokens=False)["input_ids"]} for p in prompts]
+        outs = self.llm.generate(requests, params, use_tqdm=True)
+        return [[vllm_completion(list(c.token_ids), c.finish_reason == "stop", tok.eos_token_id, tok)
+                 for c in out.outputs] for out in outs]
+
+
+def vllm_completion(ids: list[int], stopped: bool, eos: int, tok: PreTrainedTokenizerBase) -> Completion:
+    """A vLLM output as a Completion: finished when it stopped at end-of-sequence (vLLM may or may
+    not keep the eos id in its output), not when the token budget ran out."""
+    ids = ids[:ids.index(eos)] if eos in ids else ids
+    return Completion(text=tok.decode(ids, skip_special_tokens=False), num_tokens=len(ids), finished=stopped,
+                      token_ids=tuple(ids))
+
+
+def make_generator(backend: str, path: str, batch_size: int, desc: str, seed: int = 0):
+    """The sampler a stage's `backend` names, on the checkpoint at `path`: `hf` loads it here."""
+    if backend == "vllm":
+        return VLLMGenerator(path, seed=seed)
+    from .models import load_policy
+
+    model, tok = load_policy(path)
+    return HFGenerator(model, tok, batch_size, desc=desc)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .generation import Generator, Sampling
+from .generation import Completion, Generator, Sampling
+from .logprobs import round_trip_error
 from .losses import mc_value
 from .tasks import Task
 
@@ -45,6 +46,9 @@ def generate_responses(generator: Generator, task: Task, problems: list[dict], s
     """
     prompts = [task.policy_prompt(p, getattr(generator, "tokenizer", None)) for p in problems]
     outs = generator.generate(prompts, sampling)
+    tok = getattr(generator, "tokenizer", None)
+    checked, mismatched = round_trip_mismatch(tok, task, [p for p, cs in zip(prompts, outs) for _ in cs],
+                                              [c for cs in outs for c in cs]) if tok is not None else (0, 0)
     rng = random.Random(seed)
     rows, unanimous, sampled_correct = [], 0, 0
     for problem, completions in zip(problems, outs):
@@ -64,8 +68,45 @@ def generate_responses(generator: Generator, task: Task, problems: list[dict], s
     stats = {"sampled_accuracy": sampled_correct / total, "unanimous_prompts": unanimous,
              "responses_sampled": total, "tokens_generated": sum(c.num_tokens for cs in outs for c in cs),
              "kept_prompts": df["prompt_id"].nunique(), "kept_responses": len(df),
-             "kept_accuracy": float(df["correct"].mean()) if len(df) else float("nan")}
+             "kept_accuracy": float(df["correct"].mean()) if len(df) else float("nan"),
+             "round_trip_checked": checked, "round_trip_mismatched": mismatched}
     return df, stats
+
+
+ROUND_TRIP_CHECKS = 64  # sequences per stage whose tokenisation is checked (round_trip_mismatch)
+
+
+def round_trip_mismatch(tokenizer, task: Task, prompts: list[str], completions: list[Completion]) -> tuple[int, int]:
+    """(checked, mismatched) over the first ROUND_TRIP_CHECKS completions that report their ids:
+    how many re-tokenise, step by step as text, into other ids than the policy generated
+    (`logprobs.round_trip_error`). The actor never relies on that round trip (an action keeps its
+    sampled ids, `first_step_ids`); the rate says how much keeping them matters for this tokenizer."""
+    checked = mismatched = 0
+    for prompt, c in zip(prompts, completions):
+        if checked == ROUND_TRIP_CHECKS:
+            break
+        if c.token_ids:
+            checked += 1
+            mismatched += round_trip_error(tokenizer, prompt, list(c.token_ids), task.split_steps(c.text)) is not None
+    return checked, mismatched
+
+
+def first_step_ids(ids: tuple[int, ...], token_chars: list[int], step: str) -> list[int]:
+    """The generated ids of a completion's first step: the shortest prefix of `ids` whose text covers
+    `step` (token_chars: each vocabulary id's decoded length). Where a token spans the step's end
+    (a newline and the next line's indent in one token) it is included, so the ids are always ones
+    the policy sampled, never a re-tokenisation of the step's text."""
+    covered = 0
+    for j, i in enumerate(ids):
+        covered += token_chars[i]
+        if covered >= len(step):
+            return list(ids[:j + 1])
+    return list(ids)
+
+
+def token_lengths(tokenizer) -> list[int]:
+    """Decoded length of every vocabulary id (for `first_step_ids`)."""
+    return [len(tokenizer.decode([i])) for i in range(len(tokenizer))]
 
 
 def enumerate_states(responses: pd.DataFrame, task: Task) -> pd.DataFrame:
@@ -97,7 +138,8 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
     whose k completions all end correct, or all end wrong, keeps those k, and its MC value is 1 or
     0; the others get N - k more (`split_states`). 0 samples N from every state, as the paper.
 
-    Returns (completions: state_id, k, completion, finished, correct;
+    Returns (completions: state_id, k, completion, finished, correct, action_ids (the sampled ids of
+             the completion's first step, empty from a generator that does not report ids);
              states with mc_value and n_completions added; stats incl. completions per second).
     """
     tok = getattr(generator, "tokenizer", None)
@@ -112,7 +154,11 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
         _sample_into(graded, undecided, generator, task, problems, states, texts,
                      replace(sampling, n=sampling.n - first, seed=sampling.seed + 1))
     elapsed = time.time() - start
-    rows = [{"state_id": sid, "k": k, "completion": c.text, "finished": c.finished, "correct": ok}
+    checked, mismatched = round_trip_mismatch(tok, task, [t for t, done in zip(texts, graded) for _ in done],
+                                              [c for done in graded for c, _ in done]) if tok is not None else (0, 0)
+    chars = token_lengths(tok) if tok is not None else []
+    rows = [{"state_id": sid, "k": k, "completion": c.text, "finished": c.finished, "correct": ok,
+             "action_ids": first_step_ids(c.token_ids, chars, (task.split_steps(c.text) or [""])[0])}
             for sid, done in zip(states["state_id"], graded) for k, (c, ok) in enumerate(done)]
     labelled = states.assign(
         mc_value=np.array([mc_value(torch.tensor([ok for _, ok in done])).item() for done in graded], dtype=np.float32),
@@ -122,8 +168,10 @@ def label_states(generator: Generator, task: Task, problems: dict[str, dict], st
              "completions_per_second": n / elapsed if elapsed > 0 else float("nan"),
              "stopped_early": len(texts) - len(undecided) if first < sampling.n else 0,
              "tokens_generated": sum(c.num_tokens for done in graded for c, _ in done),
-             "mc_value_mean": float(labelled["mc_value"].mean()) if n else float("nan")}
-    return pd.DataFrame(rows, columns=["state_id", "k", "completion", "finished", "correct"]), labelled, stats
+             "mc_value_mean": float(labelled["mc_value"].mean()) if n else float("nan"),
+             "round_trip_checked": checked, "round_trip_mismatched": mismatched}
+    return (pd.DataFrame(rows, columns=["state_id", "k", "completion", "finished", "correct", "action_ids"]),
+            labelled, stats)
 
 
 def split_states(graded: list[list[tuple]], k: int) -> list[int]:

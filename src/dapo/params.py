@@ -62,10 +62,11 @@ def validate_params(params: Any, source: str = "params") -> dict:
         TASKS,  # the schema lists every task's keys; which ones apply depends on data.task
     )
 
-    task = TASKS[params["data"]["task"]]
+    experiment_task = TASKS[params["data"]["task"]]
     for name, cfg in [("data.train", params["data"]["train"]),
                       *((f"data.benchmarks.{b}", c) for b, c in params["data"]["benchmarks"].items())]:
-        keys = set(cfg) - {"size"}
+        task = TASKS[cfg.get("task", experiment_task.name)]
+        keys = set(cfg) - {"size", "task"}
         if keys and not keys <= task.config_keys:
             raise InputError(f"{source}: invalid params at {name}: keys {sorted(keys - task.config_keys)} "
                              f"are not settings of task {task.name!r}")
@@ -73,13 +74,19 @@ def validate_params(params: Any, source: str = "params") -> dict:
                        ("min_value", "max_value"), ("min_target", "max_target")):
             if lo in cfg and cfg[lo] > cfg[hi]:
                 raise InputError(f"{source}: invalid params at {name}: {lo} {cfg[lo]} > {hi} {cfg[hi]}")
+    if params["critic"]["init"] == "pretrained" and not params.get("pretrained", {}).get("critic"):
+        raise InputError(f"{source}: invalid params at critic.init: 'pretrained' needs pretrained.critic")
+    if "pretrained" not in params and not experiment_task.writes_solutions:
+        raise InputError(f"{source}: invalid params at data.task: {experiment_task.name!r} has no written solutions "
+                         "for the sft stage; start from a model with a pretrained section")
     if not params["data"]["train"]:
         raise InputError(f"{source}: invalid params at data.train: no generator settings")
     return params
 
 
 def load_params(path: str | Path) -> dict:
-    """Read and validate a experiment file; the experiment name is the file's stem."""
+    """Read and validate an experiment file; the experiment name is its path under params/ without
+    the suffix (`default`, `paper/qwen2.5-math-7b-instruct`), elsewhere the file's stem."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"missing params file: {path}")
@@ -88,7 +95,9 @@ def load_params(path: str | Path) -> dict:
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     params = validate_params(params, str(path))
-    params["experiment"] = path.stem
+    where = path.resolve().parent
+    params["experiment"] = (f"{where.relative_to(PARAMS_DIR).as_posix()}/{path.stem}"
+                            if where.is_relative_to(PARAMS_DIR) and where != PARAMS_DIR else path.stem)
     return params
 
 

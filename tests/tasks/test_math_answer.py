@@ -20,6 +20,8 @@ def test_final_answer_lines_count_only_as_the_last_line():
     assert final_answer("24 + 48 = 72\nThe answer is 72.") == "72"
     assert final_answer("work\nFinal answer: $\\frac{3}{5}$") == "\\frac{3}{5}"
     assert final_answer("work\n#### 1,000") == "1,000"
+    assert final_answer("work\nSo, the answer is 1.") == "1"
+    assert final_answer("work\nMy final answer is 12") == "12"
     assert final_answer("The answer is 5.\nThen I checked it again.") is None
     assert final_answer("the box wins \\boxed{3}\nThe answer is 4.") == "3"
     assert final_answer("") is None

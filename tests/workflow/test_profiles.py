@@ -32,3 +32,34 @@ def test_each_profile_plans_the_whole_dag(profile, tmp_path):
     assert result.returncode == 0, out[-3000:]
     assert f"workflow specific profile workflow/profiles/{profile}" in out
     assert re.search(r"^total +45$", out, re.MULTILINE), out[-3000:]  # 44 stages of params/smoke.yaml and `all`
+
+
+PAPER = sorted(p.relative_to(REPO / "params").with_suffix("").as_posix()
+               for p in (REPO / "params" / "paper").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", PAPER)
+def test_each_paper_experiment_plans_on_slurm(experiment, tmp_path):
+    assert len(PAPER) >= 2
+    repo = workflow_copy(tmp_path)
+    result = snakemake(repo, "-n", "--workflow-profile", "workflow/profiles/slurm", "--config",
+                       f"experiment={experiment}")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    jobs = dict(re.findall(r"^(\w+) +(\d+)$", out, re.MULTILINE))
+    # pretrained actor and critic, no sft; 2 iterations of the chain; base and 2 actors evaluated
+    assert jobs.get("pretrained") == "1" and "sft" not in jobs, out[-3000:]
+    assert {k: jobs[k] for k in ("generate", "complete", "critic", "advantages", "actor", "evaluate")} == {
+        "generate": "2", "complete": "2", "critic": "2", "advantages": "2", "actor": "2", "evaluate": "3"}
+    assert f"results/{experiment}/pretrained/critic" in out  # the iteration-1 critic starts from it
+    assert re.search(r"slurm_partition=gpu", out)
+
+
+def test_the_smollm2_experiment_starts_from_the_converted_model(tmp_path):
+    repo = workflow_copy(tmp_path)
+    result = snakemake(repo, "-n", "-p", "results/smollm2/tables/main.csv", "--config", "experiment=smollm2")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    jobs = dict(re.findall(r"^(\w+) +(\d+)$", out, re.MULTILINE))
+    assert jobs.get("pretrained") == "1" and "sft" not in jobs
+    assert "--init results/smollm2/pretrained/model" in out  # critic.init: sft means the base policy

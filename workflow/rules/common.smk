@@ -88,21 +88,29 @@ def paper_rows(values, model):
     return " ".join(f"{v}:{model(v)}" for v in values)
 
 
+def base():
+    """What makes pi_0: the pretrained rule (an experiment with a `pretrained` section), else sft."""
+    return rules.pretrained if "pretrained" in config else rules.sft
+
+
 def policy(wc):
     """pi_{i-1}: the base policy in iteration 1, the previous actor afterwards."""
     i = int(wc.iteration)
     if i == 1:
-        return rules.sft.output.model
+        return base().output.model
     return rules.actor.output.model.format(seed=wc.seed, iteration=i - 1)
 
 
 def critic_init(wc):
-    """Iteration 1 starts from critic.init ('sft' = the base policy); later ones warm-start."""
+    """Iteration 1 starts from critic.init ('sft' = the base policy, 'pretrained' = the pretrained
+    section's critic model); later ones warm-start."""
     i = int(wc.iteration)
     if i > 1:
         return rules.critic.output.model.format(seed=wc.seed, iteration=i - 1)
     init = config["critic"]["init"]
-    return rules.sft.output.model if init == "sft" else init
+    if init == "pretrained":
+        return rules.pretrained.output.critic
+    return base().output.model if init == "sft" else init
 
 
 def cost_jobs(row, seed):
@@ -112,7 +120,7 @@ def cost_jobs(row, seed):
         return getattr(rules, rule).output.metrics.format(seed=seed, iteration=i)
 
     if row == "base":
-        return [rules.sft.output.metrics]
+        return [base().output.metrics]
     if row == "dapo-oracle-iter1":
         return [chain(r, 1) for r in ("generate", "complete", "advantages_oracle", "actor_oracle")]
     if row.startswith("dapo-iter"):

@@ -3,7 +3,7 @@
 # evaluated as dpo-seed<k>.
 rule dpo:
     input:
-        policy=rules.sft.output.model,
+        policy=base().output.model,
         data=f"{ROOT}/data/rl.jsonl",
         responses=lambda wc: rules.generate.output.responses.format(seed=wc.seed, iteration=1),
         code=code("dpo"),

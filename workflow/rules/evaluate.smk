@@ -1,6 +1,6 @@
 # One job per model evaluates every benchmark (model loading dominates small benchmarks).
 # model name: (checkpoint, run_args)
-MODELS = {"base": (rules.sft.output.model, "")} | {
+MODELS = {"base": (base().output.model, "")} | {
     dapo_model(s, i): (rules.actor.output.model.format(seed=s, iteration=i),
                        run_args(s, i, ("iterations", "beta", "completions", "pairs") if i == 1 else ("iterations",)))
     for s in SEEDS for i in ITERATIONS

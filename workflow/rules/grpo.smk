@@ -3,7 +3,7 @@
 # DAPO's samples; evaluated as grpo-seed<k>.
 rule grpo:
     input:
-        policy=rules.sft.output.model,
+        policy=base().output.model,
         data=f"{ROOT}/data/rl.jsonl",
         code=code("grpo"),
     output:

@@ -3,7 +3,7 @@
 # reward. One model per seed, independent of DAPO's samples; evaluated as ppo-seed<k>.
 rule ppo:
     input:
-        policy=rules.sft.output.model,
+        policy=base().output.model,
         data=f"{ROOT}/data/rl.jsonl",
         code=code("ppo"),
     output:

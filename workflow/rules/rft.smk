@@ -2,7 +2,7 @@
 # generate stage sampled for chain `seed` in iteration 1. One model per seed; evaluated as rft-seed<k>.
 rule rft:
     input:
-        policy=rules.sft.output.model,
+        policy=base().output.model,
         data=f"{ROOT}/data/rl.jsonl",
         responses=lambda wc: rules.generate.output.responses.format(seed=wc.seed, iteration=1),
         code=code("rft"),

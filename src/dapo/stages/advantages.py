@@ -26,7 +26,7 @@ from ..advantages import (
 )
 from ..critic import predict_values
 from ..io import read_jsonl, read_parquet, write_parquet
-from ..logprobs import batched_action_logps
+from ..logprobs import batched_action_logps, sampled_ids
 from ..models import load_critic, load_policy, load_tokenizer
 from ..tasks import Task, get_task
 from . import _chain, _cli
@@ -69,7 +69,7 @@ def main(args, params):
     data.insert(1, "state", data["state_id"].map(state_text))
     policy, ptok = load_policy(args.reference)
     data["ref_logp"] = batched_action_logps(policy, ptok, data["state"].tolist(), data["action"].tolist(),
-                                            data["eos"].tolist(), hp["batch_size"]).numpy()
+                                            data["eos"].tolist(), hp["batch_size"], sampled_ids(data)).numpy()
     out = Path(args.out)
     write_parquet(out / "advantages.parquet", data)
     metrics.update({"advantages/abs_mean": float(data["advantage"].abs().mean()),

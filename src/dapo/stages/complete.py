@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..generation import HFGenerator, Sampling
+from ..generation import Sampling, make_generator
 from ..io import read_jsonl, read_parquet, write_parquet
 from ..labelling import enumerate_states, label_states
-from ..models import load_policy
 from ..tasks import get_task
 from . import _chain, _cli
 
@@ -25,12 +24,11 @@ def main(args, params):
     problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
     responses = read_parquet(args.responses, required=("prompt_id", "response"))
     states = enumerate_states(responses, task)
-    model, tok = load_policy(args.policy)
     sampling = Sampling(n=hp["N"], temperature=hp["temperature"], top_p=hp["top_p"],
                         max_new_tokens=hp["max_new_tokens"], seed=_chain.chain_seed(args, 2))
     stop = f", stopping at {hp['early_stop']} where they agree" if 0 < hp["early_stop"] < hp["N"] else ""
     print(f"complete: {len(states)} unique states from {len(responses)} responses, {hp['N']} completions each{stop}")
-    completions, labelled, stats = label_states(HFGenerator(model, tok, hp["batch_size"], desc="complete"),
+    completions, labelled, stats = label_states(make_generator(hp["backend"], args.policy, hp["batch_size"], "complete"),
                                                 task, problems, states, sampling, hp["early_stop"])
     out = Path(args.out)
     write_parquet(out / "states.parquet", labelled)

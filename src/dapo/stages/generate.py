@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..generation import HFGenerator, Sampling
+from ..generation import Sampling, make_generator
 from ..io import read_jsonl, write_parquet
 from ..labelling import generate_responses
-from ..models import load_policy
 from ..tasks import get_task
 from . import _chain, _cli
 
@@ -22,11 +21,10 @@ def main(args, params):
     hp = params["generate"]
     task = get_task(params["data"]["task"])
     problems = read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))
-    model, tok = load_policy(args.policy)
     seed = _chain.chain_seed(args, 1)
     sampling = Sampling(n=hp["n1"], temperature=hp["temperature"], top_p=hp["top_p"],
                         max_new_tokens=hp["max_new_tokens"], seed=seed)
-    df, stats = generate_responses(HFGenerator(model, tok, hp["batch_size"], desc="generate"), task,
+    df, stats = generate_responses(make_generator(hp["backend"], args.policy, hp["batch_size"], "generate"), task,
                                    problems, sampling, hp["n"], hp["keep_unanimous"], seed)
     if df.empty:
         raise _cli.InputError("generate: no responses kept (every prompt unanimous and keep_unanimous is false)")

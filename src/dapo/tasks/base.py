@@ -32,6 +32,8 @@ class Task(ABC):
     template_id: str
     #: the generator settings a params file may give (data.train, data.benchmarks.*)
     config_keys: frozenset[str]
+    #: whether `write_solution` can write SFT data; without it an experiment starts from a pretrained model
+    writes_solutions: bool = True
 
     @abstractmethod
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:

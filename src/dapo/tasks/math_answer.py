@@ -31,7 +31,8 @@ from ..io import InputError
 from .base import Task
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
-_FINAL_LINE = re.compile(r"^(?:final answer\s*[:：]|the (?:final )?answer is\s*:?|####)\s*(.+?)\.?\s*$",
+# anywhere in the last line, so "So, the answer is 5." counts as well as "The answer is 5."
+_FINAL_LINE = re.compile(r"(?:final answer\s*(?:is\s*)?[:：]?|the (?:final )?answer is\s*:?|####)\s*(.+?)\.?\s*$",
                          re.IGNORECASE)
 
 
@@ -55,7 +56,7 @@ def final_answer(response: str) -> str | None:
     if boxed:
         return boxed
     lines = [line.strip() for line in response.strip().splitlines() if line.strip()]
-    match = _FINAL_LINE.match(lines[-1]) if lines else None
+    match = _FINAL_LINE.search(lines[-1]) if lines else None
     return match.group(1).strip().strip("$") if match else None
 
 
@@ -108,6 +109,37 @@ def read_records(path: Path) -> list[dict]:
     return records
 
 
+MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
+def file_problems(task: str, sources: dict[str, tuple[str, str]], config: dict[str, Any], size: int, seed: int,
+                  convert: Callable[[str, dict], dict], malformed: tuple[type[Exception], ...] = MALFORMED) -> list[dict]:
+    """The loader of the file-backed tasks (math, code): `size` problems (all when 0) of the local
+    file a data config names (`dataset`, optional `path`), in an order fixed by `seed`.
+
+    sources: dataset -> (its default path, what the file must hold); convert(dataset, record) ->
+    the problem's prompt, answer and entry, raising one of `malformed` on a malformed record.
+    """
+    dataset = config.get("dataset")
+    if dataset not in sources:
+        raise InputError(f"{task}: data config needs dataset: one of {sorted(sources)}, got {dataset!r}")
+    default_path, what = sources[dataset]
+    path = Path(config.get("path", default_path))
+    if not path.is_file():
+        raise InputError(f"missing file: {path}; put {what} there as jsonl or parquet, or set its path")
+    problems = []
+    for n, record in enumerate(read_records(path)):
+        try:
+            problems.append({"id": f"{dataset}-{n}", **convert(dataset, record)})
+        except malformed as e:
+            cause = f"missing {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+            raise InputError(f"{path}: record {n}: malformed record ({cause})") from None
+    if not problems:
+        raise InputError(f"empty split: {path} holds no records")
+    random.Random(seed).shuffle(problems)
+    return problems[:size] if size else problems
+
+
 class MathAnswer(Task):
     name = "math"
     template_id = "math/boxed-v1"
@@ -115,24 +147,13 @@ class MathAnswer(Task):
 
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
         """`size` problems of the dataset's file, in an order fixed by `seed` (all when size is 0)."""
-        dataset = config.get("dataset")
-        if dataset not in DATASETS:
-            raise InputError(f"math: data config needs dataset: one of {sorted(DATASETS)}, got {dataset!r}")
-        question, gold, solution, default_path, what = DATASETS[dataset]
-        path = Path(config.get("path", default_path))
-        if not path.is_file():
-            raise InputError(f"missing file: {path}; put {what} there as jsonl or parquet, or set its path")
-        problems = []
-        for n, record in enumerate(read_records(path)):
-            try:
-                problems.append({"id": f"{dataset}-{n}", "prompt": self.render_question(record[question]),
-                                 "answer": str(gold(record)), "entry": {"solution": solution(record)}})
-            except (KeyError, IndexError, TypeError, AttributeError) as e:
-                raise InputError(f"{path}: record {n}: malformed record (missing {e})") from None
-        if not problems:
-            raise InputError(f"empty split: {path} holds no records")
-        random.Random(seed).shuffle(problems)
-        return problems[:size] if size else problems
+        def convert(dataset: str, record: dict) -> dict:
+            question, gold, solution, _, _ = DATASETS[dataset]
+            return {"prompt": self.render_question(record[question]), "answer": str(gold(record)),
+                    "entry": {"solution": solution(record)}}
+
+        sources = {name: (d[3], d[4]) for name, d in DATASETS.items()}
+        return file_problems(self.name, sources, config, size, seed, convert)
 
     @staticmethod
     def render_question(question: str) -> str:

@@ -47,7 +47,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["basic_arithmetic", "chain_sum", "leg_counting"])
     p.add_argument("--problems", type=int, default=48)
-    p.add_argument("--samples", type=int, default=4, help="sampled responses per problem at --temperature")
+    p.add_argument("--samples", type=int, default=4, help="sampled responses per problem at --temperature (0: greedy only)")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--max-new-tokens", type=int, default=192)
     p.add_argument("--batch-size", type=int, default=64)
@@ -63,9 +63,11 @@ def main():
         problems = task.make_problems(config, args.problems, seed=999)
         prompts = [task.policy_prompt(p, tok) for p in problems]
         row = {"dataset": dataset, "config": config, "problems": len(problems)}
-        for mode, sampling in (("greedy", Sampling(n=1, temperature=0, max_new_tokens=args.max_new_tokens)),
-                               ("sampled", Sampling(n=args.samples, temperature=args.temperature,
-                                                    max_new_tokens=args.max_new_tokens, seed=0))):
+        modes = [("greedy", Sampling(n=1, temperature=0, max_new_tokens=args.max_new_tokens))]
+        if args.samples:
+            modes.append(("sampled", Sampling(n=args.samples, temperature=args.temperature,
+                                              max_new_tokens=args.max_new_tokens, seed=0)))
+        for mode, sampling in modes:
             start = time.time()
             outs = generator.generate(prompts, sampling)
             seconds = time.time() - start

@@ -23,8 +23,9 @@ def test_the_backend_key_picks_the_sampler(tiny_checkpoint, monkeypatch):
     generator = make_generator("hf", str(tiny_checkpoint), 8, "test")
     assert isinstance(generator, HFGenerator) and generator.batch_size == 8
     engines = []
-    monkeypatch.setattr("dapo.generation.VLLMGenerator", lambda path, seed: engines.append((path, seed)) or "engine")
-    assert make_generator("vllm", "ckpt", 8, "test", seed=5) == "engine" and engines == [("ckpt", 5)]
+    monkeypatch.setattr("dapo.generation.VLLMGenerator",
+                        lambda path, seed, desc: engines.append((path, seed, desc)) or "engine")
+    assert make_generator("vllm", "ckpt", 8, "test", seed=5) == "engine" and engines == [("ckpt", 5, "test")]
 
 
 @pytest.mark.gpu

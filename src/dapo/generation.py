@@ -172,7 +172,7 @@ class VLLMGenerator:
     same tokens. Each call seeds its requests with `sampling.seed`; vLLM's samples are not the Hugging
     Face backend's, only their distribution is the same. Needs CUDA and `pip install -e ".[vllm]"`."""
 
-    def __init__(self, path: str, seed: int = 0, **engine: Any):
+    def __init__(self, path: str, seed: int = 0, desc: str = "generate", **engine: Any):
         import os
 
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # reproducible sampling in-process
@@ -181,6 +181,7 @@ class VLLMGenerator:
         from .models import load_tokenizer
 
         self.tokenizer = load_tokenizer(path)
+        self.desc = desc  # vLLM draws its own progress bar; the label goes in a line before it
         self.llm = LLM(model=str(path), enable_prefix_caching=True, seed=seed, **{"dtype": "auto", **engine})
 
     def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[list[Completion]]:
@@ -190,6 +191,7 @@ class VLLMGenerator:
                                 max_tokens=sampling.max_new_tokens, seed=sampling.seed, skip_special_tokens=False)
         tok = self.tokenizer
         requests = [{"prompt_token_ids": tok(p, add_special_tokens=False)["input_ids"]} for p in prompts]
+        print(f"{self.desc}: {len(prompts)} prompts x {sampling.n}", flush=True)
         outs = self.llm.generate(requests, params, use_tqdm=True)
         return [[vllm_completion(list(c.token_ids), c.finish_reason == "stop", tok.eos_token_id, tok)
                  for c in out.outputs] for out in outs]
@@ -204,9 +206,10 @@ def vllm_completion(ids: list[int], stopped: bool, eos: int, tok: PreTrainedToke
 
 
 def make_generator(backend: str, path: str, batch_size: int, desc: str, seed: int = 0):
-    """The sampler a stage's `backend` names, on the checkpoint at `path`: `hf` loads it here."""
+    """The sampler a stage's `backend` names, on the checkpoint at `path`: `hf` loads it here.
+    `desc` labels its progress and may be changed between calls (evaluate: one per benchmark)."""
     if backend == "vllm":
-        return VLLMGenerator(path, seed=seed)
+        return VLLMGenerator(path, seed=seed, desc=desc)
     from .models import load_policy
 
     model, tok = load_policy(path)

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from ..data import benchmark_task
 from ..evaluation import evaluate
-from ..generation import HFGenerator, VLLMGenerator
+from ..generation import make_generator
 from ..io import read_jsonl, write_json, write_jsonl
-from ..models import load_policy
 from ..tasks import get_task
 from ..tracking import StageRun
 from . import _cli
@@ -24,16 +23,12 @@ def main(args, params):
     task = get_task(params["data"]["task"])
     hp = params["evaluate"]
     # one engine for every benchmark: loading the model dominates small benchmarks
-    if hp["backend"] == "vllm":
-        engine = VLLMGenerator(args.model)
-    else:
-        model, tokenizer = load_policy(args.model)
+    generator = make_generator(hp["backend"], args.model, hp["batch_size"], "evaluate")
     run = StageRun("evaluate", params, **{**run_tags(args.tag), "model": args.name})
     out = Path(args.out)
     for bench in params["data"]["benchmarks"]:
         problems = read_jsonl(Path(args.data_dir) / f"{bench}.jsonl", required=("id", "prompt", "answer", "entry"))
-        generator = engine if hp["backend"] == "vllm" else HFGenerator(
-            model, tokenizer, batch_size=hp["batch_size"], desc=f"evaluate {bench}")
+        generator.desc = f"evaluate {bench}"
         records, summary = evaluate(generator, benchmark_task(task, params["data"]["benchmarks"][bench]), problems, hp["max_new_tokens"], hp["samples"])
         summary.update(model=args.name, benchmark=bench)
         write_jsonl(out / f"{bench}.jsonl", records)

@@ -84,3 +84,15 @@ def test_a_new_value_head_is_drawn_from_the_seed(tiny_policy, char_tokenizer, tm
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="missing checkpoint: .* no config.json"):
         load_policy(tmp_path / "nope")
+
+
+def test_sampling_and_values_load_bf16_on_a_gpu_and_fp32_on_the_cpu(monkeypatch):
+    from dapo import models
+
+    monkeypatch.setattr(models, "default_device", lambda: torch.device("cpu"))
+    assert models.inference_dtype() == torch.float32
+    monkeypatch.setattr(models, "default_device", lambda: torch.device("cuda", 0))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert models.inference_dtype() == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # e.g. a V100
+    assert models.inference_dtype() == torch.float32

@@ -140,3 +140,16 @@ def test_an_unprivileged_user_s_process_limit_counts_the_processes_it_already_ha
                       if line.startswith("Uid:")))
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
     assert mine >= 1 and abs(sandbox._process_limit(64) - (mine + 64)) <= 5  # processes come and go meanwhile
+
+
+def test_installed_packages_only_when_allowed_and_read_only():
+    import numpy
+
+    program = "import numpy as np\nassert np.allclose([0.1 + 0.2], [0.3])\n"
+    assert "No module named 'numpy'" in run_python(program).output
+    allowed = Limits(site_packages=True)
+    assert run_python(program, allowed).passed
+    target = Path(numpy.__file__)
+    before = target.read_bytes()
+    outcome = run_python(f"open({str(target)!r}, 'a').write('# changed')\n", allowed)
+    assert outcome.status == FAILED and target.read_bytes() == before

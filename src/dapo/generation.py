@@ -210,7 +210,7 @@ def make_generator(backend: str, path: str, batch_size: int, desc: str, seed: in
     `desc` labels its progress and may be changed between calls (evaluate: one per benchmark)."""
     if backend == "vllm":
         return VLLMGenerator(path, seed=seed, desc=desc)
-    from .models import load_policy
+    from .models import inference_dtype, load_policy
 
-    model, tok = load_policy(path)
+    model, tok = load_policy(path, dtype=inference_dtype())
     return HFGenerator(model, tok, batch_size, desc=desc)

@@ -87,6 +87,15 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def inference_dtype() -> torch.dtype:
+    """The dtype of weights loaded only to sample or to predict values: bf16 on a GPU that supports
+    it (half the memory and bandwidth of fp32, as vLLM and the paper's 7B runs use), fp32 on the CPU,
+    where bf16 matmuls are slow and the CPU builds stay byte-identical. Training and the reference
+    log-probs that the actor's log-ratio starts from stay fp32."""
+    device = default_device()
+    return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+
+
 def load_policy(path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     path = _checkpoint_dir(path)
     tok = load_tokenizer(path)

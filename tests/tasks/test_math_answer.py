@@ -98,3 +98,14 @@ def test_malformed_and_empty_files_name_the_cause(tmp_path):
         task.make_problems({"dataset": "gsm8k", "path": str(tmp_path / "empty.jsonl")}, 0, 0)
     with pytest.raises(InputError, match="dataset: one of"):
         task.make_problems({"dataset": "aime"}, 0, 0)
+
+
+def test_an_unreachable_hub_dataset_is_a_one_line_error(tmp_path, monkeypatch):
+    import datasets
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(InputError, match=r"^hub dataset openai/gsm8k \(split test\) could not be loaded: .*; save "
+                                         r"GSM8K's test split .* and set path instead$"):
+        get_task("math").make_problems({"dataset": "gsm8k", "hub": "openai/gsm8k", "hub_config": "main"}, 0, 0)

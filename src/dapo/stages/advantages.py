@@ -27,7 +27,7 @@ from ..advantages import (
 from ..critic import predict_values
 from ..io import read_jsonl, read_parquet, write_parquet
 from ..logprobs import batched_action_logps, sampled_ids
-from ..models import load_critic, load_policy, load_tokenizer
+from ..models import inference_dtype, load_critic, load_policy, load_tokenizer
 from ..tasks import Task, get_task
 from . import _chain, _cli
 
@@ -38,7 +38,7 @@ def main(args, params):
     problems = {p["id"]: p for p in read_jsonl(args.data, required=("id", "prompt", "answer", "entry"))}
     states = read_parquet(args.states, required=("state_id", "prompt_id", "prefix"))
     completions = read_parquet(args.completions, required=("state_id", "k", "completion", "finished"))
-    critic, ctok = load_critic(args.critic)
+    critic, ctok = load_critic(args.critic, dtype=inference_dtype())
 
     def texts_for(tok):
         """Each state as the model of `tok` reads it (the critic may be another model)."""

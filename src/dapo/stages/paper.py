@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..critic import predict_values, value_traces
 from ..io import atomic_path, read_json, read_jsonl, read_parquet
-from ..models import load_critic
+from ..models import inference_dtype, load_critic
 from ..paper import ablation_tables, paper_markdown, value_trace_note
 from ..tables import (
     load_records,
@@ -59,7 +59,7 @@ def main(args, params):
             table.to_csv(tmp, index=False)
     task = get_task(params["data"]["task"])
     problems = {p["id"]: p for p in read_jsonl(args.trace_data, required=("id", "prompt", "answer", "entry"))}
-    critic, tok = load_critic(args.critic_model)
+    critic, tok = load_critic(args.critic_model, dtype=inference_dtype())
     traces = value_traces(task, problems, read_jsonl(args.trace_records, required=("id", "response", "correct")),
                           lambda texts: predict_values(critic, tok, texts, 256), tok)
     own = {"beta": f"{params['actor']['beta']:g}", "N": str(params["complete"]["N"])}

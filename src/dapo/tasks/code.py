@@ -1,10 +1,11 @@
-"""Task `code`: programming problems with unit tests from local files (MBPP, TACO, LiveCodeBench), the
-paper's code training data and Table 2's benchmarks beside HumanEval. The reward is whether the
+"""Task `code`: programming problems with unit tests from local files (MBPP, MBPP+, TACO,
+LiveCodeBench), the paper's code training data and Table 2's benchmarks beside HumanEval. The reward is whether the
 response's program passes every test, run in `dapo.sandbox`, never in this process.
 
 No dataset ships in a package here, so problems come from jsonl or parquet files in each
 dataset's own format, at `path` (params: data.train: {dataset: taco, path: ...}). A missing file is
-a one-line error that says where to put it. Prompt, and a response in the format graded::
+a one-line error that says where to put it. Where a hub is reachable, `hub` reads the records
+through `datasets` ({dataset: mbppplus, hub: evalplus/mbppplus}). Prompt, and a response in the format graded::
 
     Write a function to find the minimum cost path to reach (m, n) from (0, 0) ...
     Your code should pass these tests:
@@ -16,8 +17,8 @@ a one-line error that says where to put it. Prompt, and a response in the format
     ```
 
 The program is the last ```python block of the response (or the whole response when it has no
-block). Tests come in two kinds: assert statements appended to the program (MBPP, LiveCodeBench
-`functional` cases, TACO `fn_name` cases), and stdin/stdout pairs (TACO and LiveCodeBench `stdin`
+block). Tests come in two kinds: assert statements appended to the program (MBPP, MBPP+'s test
+program, LiveCodeBench `functional` cases, TACO `fn_name` cases), and stdin/stdout pairs (TACO and LiveCodeBench `stdin`
 cases), which a harness inside the sandbox feeds to the program and compares line by line with
 trailing whitespace ignored.
 """
@@ -34,7 +35,7 @@ from typing import Any
 
 from ..sandbox import Limits, run_python
 from .base import Task
-from .math_answer import MALFORMED, file_problems
+from .math_answer import FILE_KEYS, MALFORMED, file_problems
 
 INSTRUCTION = "Answer with one Python program in a ```python code block."
 _BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -72,6 +73,17 @@ def _mbpp(record: dict) -> dict:
     setup = record.get("test_setup_code") or ""
     question = f"{record['text'].strip()}\nYour code should pass these tests:\n" + "\n".join(tests[:3])
     return {"question": question, "asserts": (setup + "\n" if setup else "") + "\n".join(tests),
+            "stdio": [], "solution": record.get("code")}
+
+
+def _mbppplus(record: dict) -> dict:
+    """EvalPlus's MBPP+ as the `evalplus/mbppplus` dataset holds it: the task (`prompt`), MBPP's three
+    asserts (`test_list`, shown as examples) and the extended test program (`test`, which runs the
+    function on every base and plus input), with the imports it needs (`test_imports`)."""
+    examples = list(record["test_list"])
+    question = f"{record['prompt'].strip()}\nYour code should pass these tests:\n" + "\n".join(examples)
+    imports = "\n".join(record.get("test_imports") or [])
+    return {"question": question, "asserts": (imports + "\n" if imports else "") + record["test"],
             "stdio": [], "solution": record.get("code")}
 
 
@@ -138,6 +150,8 @@ def _text(value) -> str:
 # dataset -> (record -> question/tests, the file it reads by default, what to put there)
 DATASETS = {
     "mbpp": (_mbpp, "data/external/mbpp/test.jsonl", "MBPP (text, code, test_list, test_setup_code)"),
+    "mbppplus": (_mbppplus, "data/external/mbppplus/test.jsonl",
+                 "MBPP+ (evalplus/mbppplus: prompt, code, test_list, test_imports, test)"),
     "taco": (_taco, "data/external/taco/train.jsonl", "TACO (question, solutions, input_output)"),
     "livecodebench": (_livecodebench, "data/external/livecodebench/test.jsonl",
                       ("LiveCodeBench code_generation (question_content, starter_code, public_test_cases, "
@@ -148,9 +162,9 @@ DATASETS = {
 class Code(Task):
     name = "code"
     template_id = "code/python-block-v1"
-    config_keys = frozenset({"dataset", "path"})
+    config_keys = FILE_KEYS
     writes_solutions = False  # not every record has a reference solution
-    limits = Limits(timeout_s=10.0)
+    limits = Limits(timeout_s=10.0, site_packages=True)  # MBPP+'s test programs import numpy
 
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
         """`size` problems of the dataset's file, in an order fixed by `seed` (all when size is 0)."""

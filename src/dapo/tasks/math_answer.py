@@ -3,7 +3,9 @@
 
 No benchmark ships in a package here, so problems come from local files: jsonl or parquet in each
 dataset's own format, at `path` (params: data.benchmarks.<name>: {dataset: gsm8k, path: ...}).
-A missing file is a one-line error that says where to put it.
+A missing file is a one-line error that says where to put it. Where a hub is reachable, `hub`
+reads the same records through `datasets` instead ({dataset: gsm8k, hub: openai/gsm8k,
+hub_config: main, split: test}; {dataset: math, hub: HuggingFaceH4/MATH-500}).
 
 Prompt, and a response in the format the verifier reads (steps at newlines, the answer boxed)::
 
@@ -112,10 +114,15 @@ def read_records(path: Path) -> list[dict]:
 MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 
 
+FILE_KEYS = frozenset({"dataset", "path", "hub", "hub_config", "split"})
+
+
 def file_problems(task: str, sources: dict[str, tuple[str, str]], config: dict[str, Any], size: int, seed: int,
                   convert: Callable[[str, dict], dict], malformed: tuple[type[Exception], ...] = MALFORMED) -> list[dict]:
-    """The loader of the file-backed tasks (math, code): `size` problems (all when 0) of the local
-    file a data config names (`dataset`, optional `path`), in an order fixed by `seed`.
+    """The loader of the file-backed tasks (math, code): `size` problems (all when 0) of the records a
+    data config names, in an order fixed by `seed`. The records come from a local file (`path`, by
+    default the dataset's own), or, with `hub`, from `datasets.load_dataset(hub, hub_config,
+    split=split)`: a hub id where a hub is reachable, or a local dataset folder.
 
     sources: dataset -> (its default path, what the file must hold); convert(dataset, record) ->
     the problem's prompt, answer and entry, raising one of `malformed` on a malformed record.
@@ -124,29 +131,49 @@ def file_problems(task: str, sources: dict[str, tuple[str, str]], config: dict[s
     if dataset not in sources:
         raise InputError(f"{task}: data config needs dataset: one of {sorted(sources)}, got {dataset!r}")
     default_path, what = sources[dataset]
-    path = Path(config.get("path", default_path))
-    if not path.is_file():
-        raise InputError(f"missing file: {path}; put {what} there as jsonl or parquet, or set its path")
+    if "hub" in config and "path" in config:
+        raise InputError(f"{task}: data config has both path and hub; name one source")
+    if "hub" in config:
+        where, records = f"{config['hub']} ({config.get('split', 'test')})", hub_records(config, what)
+    else:
+        path = Path(config.get("path", default_path))
+        if not path.is_file():
+            raise InputError(f"missing file: {path}; put {what} there as jsonl or parquet, or set its path")
+        where, records = str(path), read_records(path)
     problems = []
-    for n, record in enumerate(read_records(path)):
+    for n, record in enumerate(records):
         try:
             problems.append({"id": f"{dataset}-{n}", **convert(dataset, record)})
         except malformed as e:
             cause = f"missing {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
-            raise InputError(f"{path}: record {n}: malformed record ({cause})") from None
+            raise InputError(f"{where}: record {n}: malformed record ({cause})") from None
     if not problems:
-        raise InputError(f"empty split: {path} holds no records")
+        raise InputError(f"empty split: {where} holds no records")
     random.Random(seed).shuffle(problems)
     return problems[:size] if size else problems
+
+
+def hub_records(config: dict[str, Any], what: str) -> list[dict]:
+    """Records of `config['hub']` through `datasets`, in the dataset's order. Unreachable or unknown
+    datasets are a one-line error that says how to read a local copy instead."""
+    import datasets
+
+    name, split = config["hub"], config.get("split", "test")
+    try:
+        return datasets.load_dataset(name, config.get("hub_config"), split=split).to_list()
+    except Exception as e:  # noqa: BLE001 - offline, missing, gated and bad-split errors all end here
+        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"hub dataset {name} (split {split}) could not be loaded: {cause}; save {what} "
+                         f"as jsonl or parquet and set path instead") from None
 
 
 class MathAnswer(Task):
     name = "math"
     template_id = "math/boxed-v1"
-    config_keys = frozenset({"dataset", "path"})
+    config_keys = FILE_KEYS
 
     def make_problems(self, config: dict[str, Any], size: int, seed: int) -> list[dict]:
-        """`size` problems of the dataset's file, in an order fixed by `seed` (all when size is 0)."""
+        """`size` problems of the dataset (`file_problems`), in an order fixed by `seed` (all when size is 0)."""
         def convert(dataset: str, record: dict) -> dict:
             question, gold, solution, _, _ = DATASETS[dataset]
             return {"prompt": self.render_question(record[question]), "answer": str(gold(record)),

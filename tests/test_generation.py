@@ -100,3 +100,39 @@ def test_next_token_keeps_the_nucleus_and_samples_it_in_proportion():
     draws = next_token(logits, 0.5, 1.0, torch.Generator().manual_seed(1))
     assert abs((draws == 0).float().mean() - 0.685) < 0.015
     assert next_token(logits[:1], 0, 1.0).tolist() == [0]
+
+
+def test_the_preallocated_cache_samples_what_transformers_dynamic_cache_samples(tiny_policy, char_tokenizer,
+                                                                                 monkeypatch):
+    """The fast path against transformers' own cache: same seed, same tokens and log-probs, with
+    rows finishing at different steps (each finish compacts the batch)."""
+    from dapo import generation
+
+    tok = char_tokenizer
+    batch = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
+    sampling = Sampling(n=4, temperature=1.0, max_new_tokens=16)
+
+    def run():
+        return decode(tiny_policy, batch["input_ids"], batch["attention_mask"], 4, sampling, tok.eos_token_id,
+                      torch.Generator().manual_seed(5), logprobs=True)
+
+    assert isinstance(generation.kv_cache(tiny_policy, 8).layers[0], generation.PreallocatedLayer)
+    fast_rows, fast_logps = run()
+    monkeypatch.setattr(generation, "kv_cache", lambda model, capacity: generation.DynamicCache())
+    rows, logps = run()
+    assert fast_rows == rows and len({len(r) for r in rows}) > 1
+    for a, b in zip(fast_logps, logps):
+        torch.testing.assert_close(torch.tensor(a), torch.tensor(b), atol=1e-6, rtol=1e-5)
+
+
+def test_sliding_window_models_keep_transformers_cache():
+    from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
+
+    from dapo.generation import PreallocatedLayer, kv_cache
+
+    sizes = {"vocab_size": 32, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
+             "num_attention_heads": 2, "num_key_value_heads": 2}
+    sliding = kv_cache(MistralForCausalLM(MistralConfig(**sizes, sliding_window=4)), 16)
+    assert len(sliding.layers) == 2 and not any(isinstance(layer, PreallocatedLayer) for layer in sliding.layers)
+    full = kv_cache(LlamaForCausalLM(LlamaConfig(**sizes)), 16)
+    assert len(full.layers) == 2 and all(isinstance(layer, PreallocatedLayer) for layer in full.layers)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.cache_utils import Cache, DynamicLayer, get_layer_types_and_kwargs
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,63 @@ def next_token(logits: torch.Tensor, temperature: float, top_p: float,
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+class PreallocatedLayer(DynamicLayer):
+    """A KV cache layer allocated once at its final length: each token's keys and values are written
+    in place, and attention reads a view of the filled part. Written here because transformers'
+    DynamicLayer concatenates (copies) the whole cache at every token, and its StaticLayer attends
+    over the whole capacity from the first token on."""
+
+    def __init__(self, capacity: int):
+        super().__init__()
+        self.capacity, self.length = capacity, 0
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        self.dtype, self.device = key_states.dtype, key_states.device
+        b, h, _, d = key_states.shape
+        self.key_buffer = key_states.new_empty((b, h, self.capacity, d))
+        self.value_buffer = value_states.new_empty((b, h, self.capacity, value_states.shape[-1]))
+        self.is_initialized = True
+
+    def _views(self) -> None:
+        self.keys = self.key_buffer[:, :, :self.length]
+        self.values = self.value_buffer[:, :, :self.length]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        end = self.length + key_states.shape[-2]
+        if end > self.capacity:
+            raise RuntimeError(f"KV cache full: {end} positions for a capacity of {self.capacity}")
+        self.key_buffer[:, :, self.length:end] = key_states
+        self.value_buffer[:, :, self.length:end] = value_states
+        self.length = end
+        self._views()
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        if self.length:
+            self.key_buffer = self.key_buffer.repeat_interleave(repeats, dim=0)
+            self.value_buffer = self.value_buffer.repeat_interleave(repeats, dim=0)
+            self._views()
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.length:
+            self.key_buffer, self.value_buffer = self.key_buffer[indices], self.value_buffer[indices]
+            self._views()
+
+
+def kv_cache(model: PreTrainedModel, capacity: int) -> Cache:
+    """A cache of `PreallocatedLayer`s for a model whose layers all attend to every position; any
+    other (sliding windows, linear attention) gets transformers' DynamicCache for its config."""
+    types, _ = get_layer_types_and_kwargs(model.config.get_text_config(decoder=True))
+    if any(t != "full_attention" for t in types):
+        return DynamicCache(config=model.config)
+    return Cache(layers=[PreallocatedLayer(capacity) for _ in types])
+
+
 @torch.no_grad()
 def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
            sampling: Sampling, eos_token_id: int, generator: torch.Generator | None = None,
@@ -77,19 +135,23 @@ def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torc
     Each prompt is prefilled once and its cache copied to its n rows, so the N completions of an
     MC state share the state's forward pass. A row leaves the batch as soon as it emits
     end-of-sequence, so the batch shrinks to the rows still running instead of carrying finished
-    ones to the longest. Returns, for the P*n rows (prompt-major), the new token ids (ending with
-    eos when the row finished) and, with `logprobs`, the model's log-probability of each
-    (temperature 1, no top-p; the tests check them against a full forward pass), else None.
+    ones to the longest. The cache and the attention mask are allocated once at their final length
+    (`kv_cache`). Returns, for the P*n rows (prompt-major), the new token ids (ending with eos when
+    the row finished) and, with `logprobs`, the model's log-probability of each (temperature 1, no
+    top-p; the tests check them against a full forward pass), else None.
     """
-    cache = DynamicCache()
-    mask = attention_mask
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+    width = input_ids.shape[1]
+    cache = kv_cache(model, width + sampling.max_new_tokens)
+    mask = attention_mask.new_zeros((input_ids.shape[0], width + sampling.max_new_tokens))
+    mask[:, :width] = attention_mask
+    positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
                    past_key_values=cache, use_cache=True).logits[:, -1]
     if n > 1:
         cache.batch_repeat_interleave(n)
         mask, logits = mask.repeat_interleave(n, 0), logits.repeat_interleave(n, 0)
     rows = torch.arange(mask.shape[0], device=mask.device)  # original row of each batch row
+    lengths = mask.sum(-1, keepdim=True)  # tokens each row holds, pads excluded: its next position
     tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
     logps: list[list[float]] | None = [[] for _ in range(mask.shape[0])] if logprobs else None
     for _ in range(sampling.max_new_tokens):
@@ -106,11 +168,12 @@ def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torc
                 break
             keep = running.nonzero().squeeze(-1)
             cache.batch_select_indices(keep)
-            rows, mask, nxt = rows[keep], mask[keep], nxt[keep]
-        positions = mask.sum(-1, keepdim=True)
-        mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
-        logits = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=positions,
+            rows, mask, nxt, lengths = rows[keep], mask[keep], nxt[keep], lengths[keep]
+        mask[:, width] = 1
+        width += 1
+        logits = model(input_ids=nxt[:, None], attention_mask=mask[:, :width], position_ids=lengths,
                        past_key_values=cache, use_cache=True).logits[:, -1]
+        lengths = lengths + 1
     return tokens, logps
 
 

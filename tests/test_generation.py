@@ -102,8 +102,7 @@ def test_next_token_keeps_the_nucleus_and_samples_it_in_proportion():
     assert next_token(logits[:1], 0, 1.0).tolist() == [0]
 
 
-def test_the_preallocated_cache_samples_what_transformers_dynamic_cache_samples(tiny_policy, char_tokenizer,
-                                                                                 monkeypatch):
+def test_the_preallocated_cache_samples_what_transformers_dynamic_cache_samples(tiny_policy, char_tokenizer):
     """The fast path against transformers' own cache: same seed, same tokens and log-probs, with
     rows finishing at different steps (each finish compacts the batch)."""
     from dapo import generation
@@ -112,14 +111,13 @@ def test_the_preallocated_cache_samples_what_transformers_dynamic_cache_samples(
     batch = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
     sampling = Sampling(n=4, temperature=1.0, max_new_tokens=16)
 
-    def run():
+    def run(preallocate):
         return decode(tiny_policy, batch["input_ids"], batch["attention_mask"], 4, sampling, tok.eos_token_id,
-                      torch.Generator().manual_seed(5), logprobs=True)
+                      torch.Generator().manual_seed(5), logprobs=True, preallocate=preallocate)
 
     assert isinstance(generation.kv_cache(tiny_policy, 8).layers[0], generation.PreallocatedLayer)
-    fast_rows, fast_logps = run()
-    monkeypatch.setattr(generation, "kv_cache", lambda model, capacity: generation.DynamicCache())
-    rows, logps = run()
+    fast_rows, fast_logps = run(True)
+    rows, logps = run(False)
     assert fast_rows == rows and len({len(r) for r in rows}) > 1
     for a, b in zip(fast_logps, logps):
         torch.testing.assert_close(torch.tensor(a), torch.tensor(b), atol=1e-6, rtol=1e-5)

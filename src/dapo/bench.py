@@ -106,6 +106,7 @@ def _decode_row(model, vocab: int, batch: int, args, sync) -> dict[str, Any]:
                 "top_k": None, "pad_token_id": 0}
     with torch.no_grad():
         t_decode = _timed(lambda: decode(model, ids, mask, 1, sampling, -1, g), sync=sync)
+        t_dynamic = _timed(lambda: decode(model, ids, mask, 1, sampling, -1, g, preallocate=False), sync=sync)
         t_generate = _timed(lambda: model.generate(**generate), sync=sync)
         t_forward = _timed(lambda: model(input_ids=full), repeat=3, sync=sync)
         # a static cache lets transformers compile the decoding step (CUDA graphs on a GPU)
@@ -114,12 +115,14 @@ def _decode_row(model, vocab: int, batch: int, args, sync) -> dict[str, Any]:
     new_tokens = batch * args.new
     row = {"batch": batch, "prompt_tokens": args.prompt, "new_tokens": args.new,
            "decode_tokens_per_s": new_tokens / t_decode,
+           "decode_dynamic_cache_tokens_per_s": new_tokens / t_dynamic,
            "hf_generate_tokens_per_s": new_tokens / t_generate,
            "forward_tokens_per_s": batch * (args.prompt + args.new) / t_forward}
     if t_static:
         row["hf_generate_static_tokens_per_s"] = new_tokens / t_static
     row["decode_vs_forward"] = row["decode_tokens_per_s"] / row["forward_tokens_per_s"]
     row["decode_vs_hf_generate"] = row["decode_tokens_per_s"] / row["hf_generate_tokens_per_s"]
+    row["decode_vs_dynamic_cache"] = row["decode_tokens_per_s"] / row["decode_dynamic_cache_tokens_per_s"]
     print(json.dumps(row), flush=True)
     return row
 
@@ -269,10 +272,13 @@ def table(paths: list[str]) -> str:
         lines.append(f"**{name}** ({env.get('gpu') or env.get('cpu')}, {env.get('threads')} threads, "
                      f"torch {env.get('torch')})\n")
         if name.startswith("decode"):
-            lines += [("| batch | decode tok/s | model.generate tok/s | forward bound tok/s | decode / bound | "
-                      "decode / generate |"), "|---|---|---|---|---|---|"]
-            lines += [f"| {x['batch']} | {x['decode_tokens_per_s']:,.0f} | {x['hf_generate_tokens_per_s']:,.0f} | "
-                      f"{x['forward_tokens_per_s']:,.0f} | {x['decode_vs_forward']:.3f} | "
+            lines += [("| batch | decode tok/s | with DynamicCache tok/s | model.generate tok/s | forward bound tok/s "
+                       "| decode / bound | decode / DynamicCache | decode / generate |"),
+                      "|---|---|---|---|---|---|---|---|"]
+            lines += [f"| {x['batch']} | {x['decode_tokens_per_s']:,.0f} | "
+                      f"{x.get('decode_dynamic_cache_tokens_per_s', float('nan')):,.0f} | "
+                      f"{x['hf_generate_tokens_per_s']:,.0f} | {x['forward_tokens_per_s']:,.0f} | "
+                      f"{x['decode_vs_forward']:.3f} | {x.get('decode_vs_dynamic_cache', float('nan')):.2f} | "
                       f"{x['decode_vs_hf_generate']:.2f} |" for x in r["rows"]]
             static = [x for x in r["rows"] if "hf_generate_static_tokens_per_s" in x]
             lines += ["", "model.generate with a static cache: " + ", ".join(

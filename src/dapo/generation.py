@@ -129,19 +129,20 @@ def kv_cache(model: PreTrainedModel, capacity: int) -> Cache:
 @torch.no_grad()
 def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
            sampling: Sampling, eos_token_id: int, generator: torch.Generator | None = None,
-           logprobs: bool = False) -> tuple[list[list[int]], list[list[float]] | None]:
+           logprobs: bool = False, preallocate: bool = True) -> tuple[list[list[int]], list[list[float]] | None]:
     """n continuations of each left-padded prompt (P, L), with a KV cache.
 
     Each prompt is prefilled once and its cache copied to its n rows, so the N completions of an
     MC state share the state's forward pass. A row leaves the batch as soon as it emits
     end-of-sequence, so the batch shrinks to the rows still running instead of carrying finished
     ones to the longest. The cache and the attention mask are allocated once at their final length
-    (`kv_cache`). Returns, for the P*n rows (prompt-major), the new token ids (ending with eos when
+    (`kv_cache`; `preallocate=False` uses transformers' DynamicCache, the reference the tests and
+    `make bench` compare it with). Returns, for the P*n rows (prompt-major), the new token ids (ending with eos when
     the row finished) and, with `logprobs`, the model's log-probability of each (temperature 1, no
     top-p; the tests check them against a full forward pass), else None.
     """
     width = input_ids.shape[1]
-    cache = kv_cache(model, width + sampling.max_new_tokens)
+    cache = kv_cache(model, width + sampling.max_new_tokens) if preallocate else DynamicCache()
     mask = attention_mask.new_zeros((input_ids.shape[0], width + sampling.max_new_tokens))
     mask[:, :width] = attention_mask
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)

@@ -102,18 +102,19 @@ def test_next_token_keeps_the_nucleus_and_samples_it_in_proportion():
     assert next_token(logits[:1], 0, 1.0).tolist() == [0]
 
 
-def test_the_preallocated_cache_samples_what_transformers_dynamic_cache_samples(tiny_policy, char_tokenizer):
-    """The fast path against transformers' own cache: same seed, same tokens and log-probs, with
-    rows finishing at different steps (each finish compacts the batch)."""
+def test_the_fast_path_samples_what_the_plain_algorithm_samples(tiny_policy, char_tokenizer):
+    """The preallocated cache with bulk dropping of finished rows against transformers' DynamicCache
+    with finished rows dropped at every step: same seed, same tokens and log-probs, with rows
+    finishing at different steps."""
     from dapo import generation
 
     tok = char_tokenizer
     batch = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
     sampling = Sampling(n=4, temperature=1.0, max_new_tokens=16)
 
-    def run(preallocate):
+    def run(fast):
         return decode(tiny_policy, batch["input_ids"], batch["attention_mask"], 4, sampling, tok.eos_token_id,
-                      torch.Generator().manual_seed(5), logprobs=True, preallocate=preallocate)
+                      torch.Generator().manual_seed(5), logprobs=True, fast=fast)
 
     assert isinstance(generation.kv_cache(tiny_policy, 8).layers[0], generation.PreallocatedLayer)
     fast_rows, fast_logps = run(True)

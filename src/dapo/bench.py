@@ -106,7 +106,7 @@ def _decode_row(model, vocab: int, batch: int, args, sync) -> dict[str, Any]:
                 "top_k": None, "pad_token_id": 0}
     with torch.no_grad():
         t_decode = _timed(lambda: decode(model, ids, mask, 1, sampling, -1, g), sync=sync)
-        t_dynamic = _timed(lambda: decode(model, ids, mask, 1, sampling, -1, g, preallocate=False), sync=sync)
+        t_dynamic = _timed(lambda: decode(model, ids, mask, 1, sampling, -1, g, fast=False), sync=sync)
         t_generate = _timed(lambda: model.generate(**generate), sync=sync)
         t_forward = _timed(lambda: model(input_ids=full), repeat=3, sync=sync)
         # a static cache lets transformers compile the decoding step (CUDA graphs on a GPU)

@@ -126,23 +126,31 @@ def kv_cache(model: PreTrainedModel, capacity: int) -> Cache:
     return Cache(layers=[PreallocatedLayer(capacity) for _ in types])
 
 
+# Dropping finished rows copies the whole cache, about the cost of a decoding step, so they are
+# dropped in bulk once this share of the batch has finished; until then they run along and their
+# outputs are ignored (`make bench decode`: 1.15x from preallocation alone, 1.33x with this).
+COMPACT_AT = 0.25
+
+
 @torch.no_grad()
 def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
            sampling: Sampling, eos_token_id: int, generator: torch.Generator | None = None,
-           logprobs: bool = False, preallocate: bool = True) -> tuple[list[list[int]], list[list[float]] | None]:
+           logprobs: bool = False, fast: bool = True) -> tuple[list[list[int]], list[list[float]] | None]:
     """n continuations of each left-padded prompt (P, L), with a KV cache.
 
     Each prompt is prefilled once and its cache copied to its n rows, so the N completions of an
-    MC state share the state's forward pass. A row leaves the batch as soon as it emits
-    end-of-sequence, so the batch shrinks to the rows still running instead of carrying finished
-    ones to the longest. The cache and the attention mask are allocated once at their final length
-    (`kv_cache`; `preallocate=False` uses transformers' DynamicCache, the reference the tests and
-    `make bench` compare it with). Returns, for the P*n rows (prompt-major), the new token ids (ending with eos when
-    the row finished) and, with `logprobs`, the model's log-probability of each (temperature 1, no
-    top-p; the tests check them against a full forward pass), else None.
+    MC state share the state's forward pass. Rows that emitted end-of-sequence stop sampling and
+    leave the batch in bulk (`COMPACT_AT`); the cache and the attention mask are allocated once at
+    their final length (`kv_cache`). Only running rows draw tokens, in batch order, so the samples
+    are those of the plain algorithm (`fast=False`: transformers' DynamicCache, finished rows dropped
+    at every step), which the tests and `make bench` compare with. Returns, for the P*n rows
+    (prompt-major), the new token ids (ending with eos when the row finished) and, with
+    `logprobs`, the model's log-probability of each (temperature 1, no top-p; the tests check them
+    against a full forward pass), else None.
     """
     width = input_ids.shape[1]
-    cache = kv_cache(model, width + sampling.max_new_tokens) if preallocate else DynamicCache()
+    cache = kv_cache(model, width + sampling.max_new_tokens) if fast else DynamicCache()
+    compact_at = COMPACT_AT if fast else 0.0
     mask = attention_mask.new_zeros((input_ids.shape[0], width + sampling.max_new_tokens))
     mask[:, :width] = attention_mask
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
@@ -152,27 +160,32 @@ def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torc
         cache.batch_repeat_interleave(n)
         mask, logits = mask.repeat_interleave(n, 0), logits.repeat_interleave(n, 0)
     rows = torch.arange(mask.shape[0], device=mask.device)  # original row of each batch row
+    live = torch.ones_like(rows, dtype=torch.bool)  # batch rows still sampling
     lengths = mask.sum(-1, keepdim=True)  # tokens each row holds, pads excluded: its next position
     tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
     logps: list[list[float]] | None = [[] for _ in range(mask.shape[0])] if logprobs else None
     for _ in range(sampling.max_new_tokens):
-        nxt = next_token(logits, sampling.temperature, sampling.top_p, generator)
-        for r, t in zip(rows.tolist(), nxt.tolist()):
+        idx = live.nonzero().squeeze(-1)
+        running_logits = logits if len(idx) == len(live) else logits[idx]
+        nxt = next_token(running_logits, sampling.temperature, sampling.top_p, generator)
+        for r, t in zip(rows[idx].tolist(), nxt.tolist()):
             tokens[r].append(t)
         if logps is not None:
-            lp = torch.log_softmax(logits.float(), -1).gather(-1, nxt[:, None]).squeeze(-1)
-            for r, p in zip(rows.tolist(), lp.tolist()):
+            lp = torch.log_softmax(running_logits.float(), -1).gather(-1, nxt[:, None]).squeeze(-1)
+            for r, p in zip(rows[idx].tolist(), lp.tolist()):
                 logps[r].append(p)
-        running = nxt != eos_token_id
-        if not running.all():
-            if not running.any():
-                break
-            keep = running.nonzero().squeeze(-1)
+        live[idx[nxt == eos_token_id]] = False
+        if not live.any():
+            break
+        step = torch.full_like(rows, eos_token_id)  # finished rows feed eos; their outputs are never read
+        step[idx] = nxt
+        if (~live).sum() > compact_at * len(live):
+            keep = live.nonzero().squeeze(-1)
             cache.batch_select_indices(keep)
-            rows, mask, nxt, lengths = rows[keep], mask[keep], nxt[keep], lengths[keep]
+            rows, mask, step, lengths, live = rows[keep], mask[keep], step[keep], lengths[keep], live[keep]
         mask[:, width] = 1
         width += 1
-        logits = model(input_ids=nxt[:, None], attention_mask=mask[:, :width], position_ids=lengths,
+        logits = model(input_ids=step[:, None], attention_mask=mask[:, :width], position_ids=lengths,
                        past_key_values=cache, use_cache=True).logits[:, -1]
         lengths = lengths + 1
     return tokens, logps

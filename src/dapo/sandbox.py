@@ -146,12 +146,16 @@ def isolated() -> bool:
     return bwrap() is not None
 
 
+def _site_paths() -> list[str]:
+    """Where this environment's packages live (`Limits.site_packages`)."""
+    return list(dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]))
+
+
 def _site_header() -> str:
     """The first line of a program allowed this environment's packages: `-I` leaves them off its
     path; one BLAS thread keeps numpy inside the process limit."""
-    paths = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     return (f"import os, sys; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
-            f"sys.path.extend({list(dict.fromkeys(paths))!r})\n")
+            f"sys.path.extend({_site_paths()!r})\n")
 
 
 def run_python(source: str, limits: Limits = Limits()) -> Outcome:
@@ -163,7 +167,9 @@ def run_python(source: str, limits: Limits = Limits()) -> Outcome:
         cmd = [interpreter(), "-I", "main.py"]
         cwd = work
         if bwrap():
-            cmd = [bwrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            # the packages are bound back read-only where the empty /tmp would hide them (a venv under /tmp)
+            packages = [a for path in _site_paths() for a in ("--ro-bind", path, path)] if limits.site_packages else []
+            cmd = [bwrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", *packages,
                    "--bind", work, "/tmp/run", "--chdir", "/tmp/run", "--unshare-all", "--die-with-parent",
                    "--new-session", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", *cmd]
             cwd = "/"

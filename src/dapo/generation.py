@@ -168,11 +168,12 @@ def decode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torc
         idx = live.nonzero().squeeze(-1)
         running_logits = logits if len(idx) == len(live) else logits[idx]
         nxt = next_token(running_logits, sampling.temperature, sampling.top_p, generator)
-        for r, t in zip(rows[idx].tolist(), nxt.tolist()):
+        running_rows = rows[idx].tolist()
+        for r, t in zip(running_rows, nxt.tolist()):
             tokens[r].append(t)
         if logps is not None:
             lp = torch.log_softmax(running_logits.float(), -1).gather(-1, nxt[:, None]).squeeze(-1)
-            for r, p in zip(rows[idx].tolist(), lp.tolist()):
+            for r, p in zip(running_rows, lp.tolist()):
                 logps[r].append(p)
         live[idx[nxt == eos_token_id]] = False
         if not live.any():

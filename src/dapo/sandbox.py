@@ -148,7 +148,8 @@ def isolated() -> bool:
 
 def _site_paths() -> list[str]:
     """Where this environment's packages live (`Limits.site_packages`)."""
-    return list(dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]))
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
 
 
 def _site_header() -> str:

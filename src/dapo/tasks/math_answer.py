@@ -134,7 +134,7 @@ def file_problems(task: str, sources: dict[str, tuple[str, str]], config: dict[s
     if "hub" in config and "path" in config:
         raise InputError(f"{task}: data config has both path and hub; name one source")
     if "hub" in config:
-        where, records = f"{config['hub']} ({config.get('split', 'test')})", hub_records(config, what)
+        where, records = hub_records(config, what)
     else:
         path = Path(config.get("path", default_path))
         if not path.is_file():
@@ -153,14 +153,15 @@ def file_problems(task: str, sources: dict[str, tuple[str, str]], config: dict[s
     return problems[:size] if size else problems
 
 
-def hub_records(config: dict[str, Any], what: str) -> list[dict]:
-    """Records of `config['hub']` through `datasets`, in the dataset's order. Unreachable or unknown
-    datasets are a one-line error that says how to read a local copy instead."""
+def hub_records(config: dict[str, Any], what: str) -> tuple[str, list[dict]]:
+    """Where the records of `config['hub']` come from (for error messages), and the records, through
+    `datasets`, in the dataset's order. Unreachable or unknown datasets are a one-line error that
+    says how to read a local copy instead."""
     import datasets
 
     name, split = config["hub"], config.get("split", "test")
     try:
-        return datasets.load_dataset(name, config.get("hub_config"), split=split).to_list()
+        return f"{name} ({split})", datasets.load_dataset(name, config.get("hub_config"), split=split).to_list()
     except Exception as e:  # noqa: BLE001 - offline, missing, gated and bad-split errors all end here
         cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"hub dataset {name} (split {split}) could not be loaded: {cause}; save {what} "

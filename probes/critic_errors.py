@@ -15,6 +15,11 @@ first steps keep the target reachable and some do not. The report, per seed and 
   yardsticks: a uniformly random unique action (chance) and the action pi_0 sampled most often
   (the policy's own preference; ties broken at random).
 
+Then, separating labels from generalisation: over the non-terminal first-step candidates a, the
+AUC (exactly reachable against dead) of the critic's V(s + a), split by whether s + a is one of
+the critic's own training states (it held out a tenth of the prompts), and of the MC labels of
+the seen ones. This part loads each seed's critic and scores the candidates once.
+
 The critic's favourite against pi_0's is also compared paired over the kept decisions of all seeds
 (95 % bootstrap CI over states). One json line per (seed, depth group) and one per depth group for
 the paired comparison go to probes/results/critic_errors.jsonl.
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -38,8 +44,11 @@ from dapo.advantages import (
     oracle_values,
     unique_actions,
 )
+from dapo.critic import predict_values, split_by_prompt
 from dapo.io import read_jsonl, read_parquet
+from dapo.models import load_critic
 from dapo.params import load_params
+from dapo.stages._chain import chain_seed
 from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
@@ -85,6 +94,36 @@ def report(kept: pd.DataFrame, exact: pd.DataFrame, min_gap: float) -> tuple[dic
             "most_sampled_is_best": float(policy.mean()) if len(policy) else float("nan")}, paired
 
 
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(a positive scores above a negative), ties counted half."""
+    if not len(positive) or not len(negative):
+        return float("nan")
+    gt = (positive[:, None] > negative[None, :]).mean()
+    return float(gt + 0.5 * (positive[:, None] == negative[None, :]).mean())
+
+
+def seen_unseen(root: Path, chain: str, exact: pd.DataFrame, task, problems: dict[str, dict],
+                val_fraction: float, seed: int) -> dict[str, float]:
+    """The critic's AUC on first-step candidates whose next state it trained on and on the rest,
+    and the MC labels' AUC on the former."""
+    states = read_parquet(root / f"complete/{chain}/states.parquet")
+    # the critic stage's own held-out split of iteration 1
+    held = split_by_prompt(states["prompt_id"].tolist(), val_fraction, chain_seed(SimpleNamespace(seed=seed, iteration=1), 3))
+    label = {(p, x): v for p, x, v, h in zip(states["prompt_id"], states["prefix"], states["mc_value"], held) if not h}
+    prompt_of, prefix_of = dict(zip(states["state_id"], states["prompt_id"])), dict(zip(states["state_id"], states["prefix"]))
+    first = exact[(exact["depth"] == 0) & ~exact["terminal"]]
+    keys = [(prompt_of[s], prefix_of[s] + a) for s, a in zip(first["state_id"], first["action"])]
+    model, tok = load_critic(root / f"critic/{chain}/model")
+    values = predict_values(model, tok, [task.render_prompt(problems[p]) + x for p, x in keys], 256)
+    seen = np.array([k in label for k in keys])
+    reach = first["value"].to_numpy() == 1
+    mc = np.array([label.get(k, np.nan) for k in keys])
+    return {"first_candidates": len(keys), "seen_share": float(seen.mean()),
+            "critic_auc_seen": auc(values[seen & reach], values[seen & ~reach]),
+            "critic_auc_unseen": auc(values[~seen & reach], values[~seen & ~reach]),
+            "mc_label_auc_seen": auc(mc[seen & reach], mc[seen & ~reach])}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params/default.yaml")
@@ -111,6 +150,10 @@ def main():
             row = {"root": args.root, "chain": chain, "depth": group, **figures}
             print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
             append_record("critic_errors", row)
+        row = {"root": args.root, "chain": chain,
+               **seen_unseen(root, chain, exact, task, problems, params["critic"]["val_fraction"], seed)}
+        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+        append_record("critic_errors", row)
     for group, diffs in paired.items():
         mean, low, high = paired_bootstrap_ci(np.concatenate(diffs)[None, :])
         row = {"root": args.root, "depth": group, "kept_decisions": int(sum(len(d) for d in diffs)),

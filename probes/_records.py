@@ -24,3 +24,8 @@ def append_record(name: str, row: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         f.write(json.dumps(row) + "\n")
+
+
+def show(row: dict) -> None:
+    """A record on one line, floats to three places."""
+    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)

@@ -35,17 +35,19 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from _records import append_record
+from _records import append_record, show
 
 from dapo.advantages import (
     ACTION,
     candidate_actions,
     candidate_advantages,
     oracle_values,
+    pad_by_state,
     unique_actions,
 )
 from dapo.critic import predict_values, split_by_prompt
 from dapo.io import read_jsonl, read_parquet
+from dapo.losses import advantage_gap_keep
 from dapo.models import load_critic
 from dapo.params import load_params
 from dapo.stages._chain import chain_seed
@@ -53,12 +55,16 @@ from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
 
-def exact_advantages(root: Path, chain: str, task, problems: dict[str, dict]) -> pd.DataFrame:
-    """Every sampled candidate of the chain's states, once per unique action, with its exact
-    value and advantage (the oracle row's numbers, before the gap filter)."""
+def chain_candidates(root: Path, chain: str, task, problems: dict[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A build's labelled states of one chain and their sampled candidate actions."""
     states = read_parquet(root / f"complete/{chain}/states.parquet")
     completions = read_parquet(root / f"complete/{chain}/completions.parquet")
-    candidates = candidate_actions(completions, states, task, problems)
+    return states, candidate_actions(completions, states, task, problems)
+
+
+def exact_advantages(states: pd.DataFrame, candidates: pd.DataFrame, task, problems: dict[str, dict]) -> pd.DataFrame:
+    """Every sampled candidate, once per unique action, with its exact value and advantage (the
+    oracle row's numbers, before the gap filter) and its state's depth."""
     exact = unique_actions(candidate_advantages(candidates, oracle_values(task, problems, states)))
     return exact.merge(states[["state_id", "depth"]], on="state_id")
 
@@ -67,8 +73,8 @@ def report(kept: pd.DataFrame, exact: pd.DataFrame, min_gap: float) -> tuple[dic
     """The figures above for one group of states (`kept`: the critic's kept actions; `exact`: every
     candidate's exact advantage over the same states' group), and per kept decision the critic's
     favourite being best minus pi_0's most sampled action being best."""
-    gap = exact.groupby("state_id")["advantage"].agg(lambda a: a.max() - a.min())
-    decisions = set(gap[gap >= min_gap - 1e-9].index)
+    state_ids, advantages, mask, _ = pad_by_state(exact["state_id"], exact["advantage"])
+    decisions = {s for s, keep in zip(state_ids, advantage_gap_keep(advantages, mask, min_gap).tolist()) if keep}
     kept_states = set(kept["state_id"])
     both = kept.merge(exact[ACTION + ["value", "advantage"]], on=ACTION, suffixes=("", "_exact"))
     nonzero = both[both["advantage_exact"] != 0]
@@ -102,11 +108,10 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(gt + 0.5 * (positive[:, None] == negative[None, :]).mean())
 
 
-def seen_unseen(root: Path, chain: str, exact: pd.DataFrame, task, problems: dict[str, dict],
+def seen_unseen(root: Path, chain: str, states: pd.DataFrame, exact: pd.DataFrame, task, problems: dict[str, dict],
                 val_fraction: float, seed: int) -> dict[str, float]:
     """The critic's AUC on first-step candidates whose next state it trained on and on the rest,
     and the MC labels' AUC on the former."""
-    states = read_parquet(root / f"complete/{chain}/states.parquet")
     # the critic stage's own held-out split of iteration 1
     held = split_by_prompt(states["prompt_id"].tolist(), val_fraction, chain_seed(SimpleNamespace(seed=seed, iteration=1), 3))
     label = {(p, x): v for p, x, v, h in zip(states["prompt_id"], states["prefix"], states["mc_value"], held) if not h}
@@ -114,7 +119,8 @@ def seen_unseen(root: Path, chain: str, exact: pd.DataFrame, task, problems: dic
     first = exact[(exact["depth"] == 0) & ~exact["terminal"]]
     keys = [(prompt_of[s], prefix_of[s] + a) for s, a in zip(first["state_id"], first["action"])]
     model, tok = load_critic(root / f"critic/{chain}/model")
-    values = predict_values(model, tok, [task.render_prompt(problems[p]) + x for p, x in keys], 256)
+    # states as the critic stage renders them (its tokenizer's chat template, if any)
+    values = predict_values(model, tok, [task.policy_prompt(problems[p], tok) + x for p, x in keys], 256)
     seen = np.array([k in label for k in keys])
     reach = first["value"].to_numpy() == 1
     mc = np.array([label.get(k, np.nan) for k in keys])
@@ -140,7 +146,8 @@ def main():
     paired: dict[str, list[np.ndarray]] = {g: [] for g in groups}
     for seed in range(params["seeds"]):
         chain = f"seed{seed}/iter1"
-        exact = exact_advantages(root, chain, task, problems)
+        states, candidates = chain_candidates(root, chain, task, problems)
+        exact = exact_advantages(states, candidates, task, problems)
         kept = read_parquet(root / f"advantages/{chain}/advantages.parquet")
         depth = exact.drop_duplicates("state_id").set_index("state_id")["depth"]
         for group, pick in groups.items():
@@ -148,11 +155,11 @@ def main():
             figures, diff = report(kept[kept["state_id"].isin(ids)], exact[exact["state_id"].isin(ids)], min_gap)
             paired[group].append(diff)
             row = {"root": args.root, "chain": chain, "depth": group, **figures}
-            print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+            show(row)
             append_record("critic_errors", row)
         row = {"root": args.root, "chain": chain,
-               **seen_unseen(root, chain, exact, task, problems, params["critic"]["val_fraction"], seed)}
-        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+               **seen_unseen(root, chain, states, exact, task, problems, params["critic"]["val_fraction"], seed)}
+        show(row)
         append_record("critic_errors", row)
     for group, diffs in paired.items():
         mean, low, high = paired_bootstrap_ci(np.concatenate(diffs)[None, :])

@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 import torch
-from _records import append_record
-from critic_errors import auc, exact_advantages, report
+from _records import append_record, show
+from critic_errors import auc, chain_candidates, exact_advantages, report
 
-from dapo.advantages import candidate_actions, compute_advantages
+from dapo.advantages import compute_advantages
 from dapo.critic import predict_values, train_critic
 from dapo.generation import HFGenerator, Sampling
-from dapo.io import read_jsonl, read_parquet
+from dapo.io import read_jsonl
 from dapo.labelling import enumerate_states, generate_responses, label_states
 from dapo.models import load_critic, load_policy
 from dapo.params import load_params
@@ -66,21 +66,19 @@ def main():
                                             states, sampling)
     label_seconds = time.time() - start
     critic, ctok = load_critic(root / "sft/model", seed=args.seed)
-    texts = [task.render_prompt(by_id[p]) + x for p, x in zip(labelled["prompt_id"], labelled["prefix"])]
+    texts = [task.policy_prompt(by_id[p], ctok) + x for p, x in zip(labelled["prompt_id"], labelled["prefix"])]
     summary = train_critic(critic, ctok, texts, labelled["mc_value"].to_numpy(dtype="float32"),
                            {**hp, "seed": args.seed, "log_every": 10**6}, progress=False)
     train_seconds = time.time() - start - label_seconds
 
     rl = {p["id"]: p for p in read_jsonl(root / "data/rl.jsonl")}
-    chain_states = read_parquet(root / f"complete/{args.chain}/states.parquet")
-    text = {s: task.render_prompt(rl[p]) + x
+    chain_states, candidates = chain_candidates(root, args.chain, task, rl)
+    text = {s: task.policy_prompt(rl[p], ctok) + x
             for s, p, x in zip(chain_states["state_id"], chain_states["prompt_id"], chain_states["prefix"])}
-    exact = exact_advantages(root, args.chain, task, rl)
+    exact = exact_advantages(chain_states, candidates, task, rl)
     first = exact[(exact["depth"] == 0) & ~exact["terminal"]]
     values = predict_values(critic, ctok, [text[s] + a for s, a in zip(first["state_id"], first["action"])], 256)
     reach = first["value"].to_numpy() == 1
-    candidates = candidate_actions(read_parquet(root / f"complete/{args.chain}/completions.parquet"),
-                                   chain_states, task, rl)
     kept, _ = compute_advantages(candidates, lambda sids, acts: predict_values(
         critic, ctok, [text[s] + a for s, a in zip(sids, acts)], 256), params["advantages"]["min_gap"])
     depth = exact.drop_duplicates("state_id").set_index("state_id")["depth"]
@@ -93,7 +91,7 @@ def main():
            "critic_auc_first_unseen": auc(values[reach], values[~reach]),
            **{f"first_step_{k}": v for k, v in figures.items()},
            "label_seconds": label_seconds, "train_seconds": train_seconds, "seconds": time.time() - start}
-    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    show(row)
     append_record("critic_scale", row)
 
 

@@ -15,14 +15,17 @@ actor. It then reports:
     python probes/adaptive_mc.py --N 4 --early-stop 0     # fixed N at a budget like the adaptive one
     python probes/adaptive_mc.py --N 8 --early-stop 2 --seed 1   # another chain (its generate stage runs here)
     python probes/adaptive_mc.py --plot   # probes/results/adaptive_mc.png; each setting against N = 8, paired
+                                          # (the records and outputs of the pi_0 in --root)
 
-Stage outputs go to probes/out/adaptive_mc/<setting>/. One json line per setting is appended to
+Stage outputs go to probes/out/adaptive_mc/<pi_0>/<setting>/, <pi_0> naming the base checkpoint by
+its weights' hash, so each stage runs once per base policy and setting. One json line per setting is appended to
 probes/results/adaptive_mc.jsonl.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -62,6 +65,11 @@ def stage(name: str, out: Path, *args: str) -> None:
         raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
 
 
+def checkpoint_id(model_dir: Path) -> str:
+    """The first 12 hex digits of the checkpoint's weights file hash: which pi_0 a record is of."""
+    return hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()[:12]
+
+
 def cached_val(path: Path, model_dir: Path, task, val, samples: int) -> list[dict]:
     """Val records of a checkpoint (greedy and `samples` T = 1 samples), computed once."""
     if path.is_file():
@@ -84,17 +92,18 @@ def main():
     args = ap.parse_args()
     if args.plot:
         plot(Path(__file__).parent / "results")
-        compare(Path(__file__).parent / "out" / "adaptive_mc")
+        compare(Path(__file__).parent / "out" / "adaptive_mc" / checkpoint_id(Path(args.root) / "sft/model"))
         return
     if args.N is None or args.early_stop is None:
         ap.error("--N and --early-stop are required to run a setting")
     params = load_params(args.params)
     task = get_task(params["data"]["task"])
     root, chain = Path(args.root), ["--seed", str(args.seed), "--iteration", "1"]
-    base_dir = Path(__file__).parent / "out" / "adaptive_mc"
+    rl, policy = root / "data/rl.jsonl", root / "sft/model"
+    # stage outputs are cached per pi_0, so a rebuilt base policy starts afresh
+    base_dir = Path(__file__).parent / "out" / "adaptive_mc" / checkpoint_id(policy)
     out = base_dir / f"seed{args.seed}-N{args.N}-stop{args.early_stop}"
     out.mkdir(parents=True, exist_ok=True)
-    rl, policy = root / "data/rl.jsonl", root / "sft/model"
     responses = root / f"generate/seed{args.seed}/iter1/responses.parquet"
     if not responses.is_file():  # another seed's chain: its generate stage, run here as the workflow would
         stage("generate", base_dir / f"seed{args.seed}", "--params", args.params, *chain, "--policy",
@@ -130,8 +139,8 @@ def main():
     held_ids = ref.index.tolist()
     label_mae = float(np.mean(np.abs(labelled.loc[held_ids, "mc_value"].to_numpy() - ref.to_numpy())))
     critic, ctok = load_critic(out / "critic/model")
-    texts = [task.render_prompt(problems[p]) + x for p, x in zip(labelled.loc[held_ids, "prompt_id"],
-                                                                  labelled.loc[held_ids, "prefix"])]
+    texts = [task.policy_prompt(problems[p], ctok) + x for p, x in zip(labelled.loc[held_ids, "prompt_id"],
+                                                                        labelled.loc[held_ids, "prefix"])]
     critic_mae = float(np.mean(np.abs(predict_values(critic, ctok, texts, 256) - ref.to_numpy())))
 
     val = read_jsonl(root / "data/val.jsonl")
@@ -140,7 +149,7 @@ def main():
     gd, sd = paired_deltas(records, base_records, args.samples)
     complete = json.loads((out / "complete/metrics.json").read_text())
     critic_metrics = json.loads((out / "critic/metrics.json").read_text())
-    row = {"seed": args.seed, "N": args.N, "early_stop": args.early_stop,
+    row = {"pi_0": checkpoint_id(policy), "seed": args.seed, "N": args.N, "early_stop": args.early_stop,
            "completions": complete["complete/completions"], "states": complete["complete/states"],
            "stopped_early": complete["complete/stopped_early"],
            "complete_seconds": complete["complete/seconds"], "label_mae_vs_ref": label_mae,
@@ -175,16 +184,16 @@ def compare(base_dir: Path) -> None:
 def plot(results: Path) -> None:
     """Label MAE and critic MAE against the reference, and val greedy accuracy, against the
     completions spent per state: one large point per setting (the mean over the seeds it was run
-    with, the latest record of each), each seed a small one."""
+    with, the latest record of each), each seed a small one; the records of the latest pi_0 only."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = {}
-    for line in (results / "adaptive_mc.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        rows[(r["N"], r["early_stop"], r["seed"])] = r
+    records = [json.loads(line) for line in (results / "adaptive_mc.jsonl").read_text().splitlines()]
+    # the records of the pi_0 recorded last (records from before the pi_0 key are of an earlier one)
+    latest = records[-1].get("pi_0")
+    rows = {(r["N"], r["early_stop"], r["seed"]): r for r in records if r.get("pi_0") == latest}
     settings = sorted({(n, stop) for n, stop, _ in rows})
     panels = [("label_mae_vs_ref", f"MC label MAE vs the {REFERENCE_N}-sample reference", 1),
               ("critic_mae_vs_ref", f"critic MAE vs the {REFERENCE_N}-sample reference", 1),

@@ -4,10 +4,11 @@ probes/critic_errors.py finds the iteration-1 critic ranks first-step candidates
 on about at chance. This probe labels the states of K training prompts (the first K of the sft
 split, as probes/oracle_scale.py: prompts pi_0 was trained on, never val or rl) with the workflow's
 own generate and complete settings, trains a critic from pi_0 on all of them with the params
-file's critic settings, and scores it on a finished build's iteration-1 rl chain, whose prompts it
-never saw:
+file's critic settings (or `--epochs`, `--lr`), and scores it on a finished build's iteration-1 rl
+chain, whose prompts it never saw:
 
-- AUC of V(s + a) over the non-terminal first-step candidates (exactly reachable against dead);
+- AUC of V(s + a) over the non-terminal first-step candidates (exactly reachable against dead),
+  and over 2,000 of its own training states (high there and low on the candidates: it memorises);
 - the advantages of every candidate state after the gap filter, set beside the exact values with
   `critic_errors.report` (kept decisions, sign agreement, favourite action exactly best against
   pi_0's most sampled one).

@@ -101,7 +101,8 @@ def main():
     root, chain = Path(args.root), ["--seed", str(args.seed), "--iteration", "1"]
     rl, policy = root / "data/rl.jsonl", root / "sft/model"
     # stage outputs are cached per pi_0, so a rebuilt base policy starts afresh
-    base_dir = Path(__file__).parent / "out" / "adaptive_mc" / checkpoint_id(policy)
+    pi_0 = checkpoint_id(policy)
+    base_dir = Path(__file__).parent / "out" / "adaptive_mc" / pi_0
     out = base_dir / f"seed{args.seed}-N{args.N}-stop{args.early_stop}"
     out.mkdir(parents=True, exist_ok=True)
     responses = root / f"generate/seed{args.seed}/iter1/responses.parquet"
@@ -149,7 +150,7 @@ def main():
     gd, sd = paired_deltas(records, base_records, args.samples)
     complete = json.loads((out / "complete/metrics.json").read_text())
     critic_metrics = json.loads((out / "critic/metrics.json").read_text())
-    row = {"pi_0": checkpoint_id(policy), "seed": args.seed, "N": args.N, "early_stop": args.early_stop,
+    row = {"pi_0": pi_0, "seed": args.seed, "N": args.N, "early_stop": args.early_stop,
            "completions": complete["complete/completions"], "states": complete["complete/states"],
            "stopped_early": complete["complete/stopped_early"],
            "complete_seconds": complete["complete/seconds"], "label_mae_vs_ref": label_mae,

@@ -18,7 +18,7 @@ With `--labels exact` the critic trains on the task's exact step values of the s
 what the labels carry from what this critic can learn from them. `--states first_steps` (with
 exact labels) replaces the sampled states by every legal first step of the K prompts (the moves a
 written solution may take), so the critic trains on the very kind of state it is scored on, about
-half of them reachable: whether this critic can learn reachability at all from that many examples.
+a quarter of them reachable: whether this critic can learn reachability at all from that many examples.
 
 No actor is trained and no benchmark is touched. One json line per run goes to
 probes/results/critic_scale.jsonl.
@@ -97,12 +97,12 @@ def main():
                                           Sampling(g["n1"], g["temperature"], g["top_p"], g["max_new_tokens"],
                                                    args.seed), g["n"], g["keep_unanimous"], args.seed)
         states = enumerate_states(responses, task)
-    sampling = Sampling(args.N or c["N"], c["temperature"], c["top_p"], c["max_new_tokens"], args.seed + 1)
     if args.labels == "exact":
         labelled = states.assign(mc_value=[task.oracle_value(by_id[p], x)
                                            for p, x in zip(states["prompt_id"], states["prefix"])])
         label_stats = {"completions": 0}
     else:
+        sampling = Sampling(args.N or c["N"], c["temperature"], c["top_p"], c["max_new_tokens"], args.seed + 1)
         _, labelled, label_stats = label_states(HFGenerator(base, tok, c["batch_size"], progress=False), task,
                                                 by_id, states, sampling)
     label_seconds = time.time() - start
@@ -131,8 +131,10 @@ def main():
     first_ids = set(depth[depth == 0].index)
     figures, _ = report(kept[kept["state_id"].isin(first_ids)], exact[exact["state_id"].isin(first_ids)],
                         params["advantages"]["min_gap"])
-    row = {"prompts": args.prompts, "states_from": args.states, "labels": args.labels, "N": sampling.n if args.labels == "mc" else 0, "seed": args.seed, "chain": args.chain,
-           "states": len(labelled), "label_mean": float(labelled["mc_value"].mean()), "completions": label_stats["completions"],
+    row = {"prompts": args.prompts, "states_from": args.states, "labels": args.labels,
+           "N": args.N or c["N"] if args.labels == "mc" else 0, "seed": args.seed, "chain": args.chain,
+           "states": len(labelled), "label_mean": float(labelled["mc_value"].mean()),
+           "completions": label_stats["completions"],
            "critic_steps": summary.get("critic/steps"), "first_candidates": len(first),
            "critic_epochs": hp["epochs"], "critic_lr": hp["lr"],
            "critic_auc_train": auc(fit_values[fit_reach], fit_values[~fit_reach]),

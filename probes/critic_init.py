@@ -1,0 +1,167 @@
+"""Probe: does a critic started from a stronger model rank actions better, and does DAPO's actor gain?
+
+The paper trains the critic of every actor from one separate, strong math model (Qwen2.5-Math-7B).
+The default starts its iteration-1 critic from pi_0 (`critic.init: sft`), and that critic ranks
+first-step candidates it never trained on at about chance (probes/critic_errors.py,
+probes/critic_scale.py). This probe starts the critic from another checkpoint (`--init`, any
+policy checkpoint with pi_0's tokenizer; `critic.init` takes such a path in the workflow too) and
+trains it on the very MC labels of the paper's fixed N = 8 (the `seed<k>-N8-stop0` run of
+probes/adaptive_mc.py, which this probe reads and never reruns), then runs advantages and actor
+through the workflow's own stages, each on one thread. It reports, for one chain:
+
+- the critic's MAE against the 32-completion reference labels of its held-out states
+  (probes/adaptive_mc.py's reference), beside the pi_0-initialised critic's;
+- over the non-terminal first-step candidates, the AUC (exactly reachable against dead) of V(s + a)
+  where s + a is one of the critic's training states and where it is not, for both critics;
+- on the kept decisions, first step and later steps apart, how often the critic's favourite
+  action is exactly best, beside pi_0's most sampled action (`critic_errors.report`);
+- the actor's val greedy and sampled accuracy against pi_0 and against the actor of the
+  pi_0-initialised critic, paired over problems with 95 % CIs; `--summary` pools the seeds run.
+
+Stage outputs go to probes/out/critic_init/<pi_0>/<init>/seed<k>/ (<pi_0>, <init>: weights
+hashes). One json line per run is appended to probes/results/critic_init.jsonl.
+
+    python probes/adaptive_mc.py --N 8 --early-stop 0 --seed 0     # the labels (once per seed)
+    python probes/critic_init.py --init probes/out/critic_init/sft-nohabit-3000/model --seed 0
+    python probes/critic_init.py --init probes/out/critic_init/sft-nohabit-3000/model --summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _records import append_record, paired_deltas, show
+from adaptive_mc import cached_val, checkpoint_id, stage
+from critic_errors import auc, exact_advantages, report
+
+from dapo.advantages import candidate_actions
+from dapo.critic import predict_values, split_by_prompt
+from dapo.io import read_jsonl, read_parquet
+from dapo.models import load_critic
+from dapo.params import load_params
+from dapo.stages._chain import chain_seed
+from dapo.stats import paired_bootstrap_ci
+from dapo.tasks import get_task
+
+CRITIC_SEED_OFFSET = 3  # the critic stage's chain_seed offset: its held-out split
+
+
+def first_step_auc(critic_dir: Path, states: pd.DataFrame, exact: pd.DataFrame, task, problems: dict[str, dict],
+                   held: np.ndarray) -> dict[str, float]:
+    """AUC of the critic's V(s + a) over the non-terminal first-step candidates, split by whether
+    s + a is one of its training states (not held out)."""
+    trained = {(p, x) for p, x, h in zip(states["prompt_id"], states["prefix"], held) if not h}
+    prompt_of, prefix_of = dict(zip(states["state_id"], states["prompt_id"])), dict(zip(states["state_id"], states["prefix"]))
+    first = exact[(exact["depth"] == 0) & ~exact["terminal"]]
+    keys = [(prompt_of[s], prefix_of[s] + a) for s, a in zip(first["state_id"], first["action"])]
+    model, tok = load_critic(critic_dir)
+    values = predict_values(model, tok, [task.policy_prompt(problems[p], tok) + x for p, x in keys], 256)
+    seen, reach = np.array([k in trained for k in keys]), first["value"].to_numpy() == 1
+    return {"seen_share": float(seen.mean()), "auc_seen": auc(values[seen & reach], values[seen & ~reach]),
+            "auc_unseen": auc(values[~seen & reach], values[~seen & ~reach])}
+
+
+def critic_mae(critic_dir: Path, reference: pd.Series, states: pd.DataFrame, task, problems: dict[str, dict]) -> float:
+    """The critic's mean absolute error against the reference labels of its held-out states."""
+    held = states.set_index("state_id").loc[reference.index]
+    model, tok = load_critic(critic_dir)
+    texts = [task.policy_prompt(problems[p], tok) + x for p, x in zip(held["prompt_id"], held["prefix"])]
+    return float(np.mean(np.abs(predict_values(model, tok, texts, 256) - reference.to_numpy())))
+
+
+def summary(out: Path, labels: Path) -> None:
+    """Val greedy differences pooled over the seeds run (paired over problems and seeds), printed
+    and recorded: against pi_0 and against the actor of the pi_0-initialised critic (`labels`:
+    probes/adaptive_mc.py's outputs for this pi_0)."""
+    runs = sorted(d for d in out.glob("seed*") if (d / "val.jsonl").is_file())
+    if not runs:
+        raise SystemExit(f"error: no finished run under {out}")
+
+    def correct(path: Path) -> np.ndarray:
+        return np.array([json.loads(line)["correct"] for line in path.read_text().splitlines()], dtype=float)
+
+    ours = np.stack([correct(d / "val.jsonl") for d in runs])
+    row = {"summary": str(out), "seeds": [d.name for d in runs], "val_greedy": float(ours.mean())}
+    for name, other in (("pi_0", [labels / "base_val.jsonl"] * len(runs)),
+                        ("pi_0_critic", [labels / f"{d.name}-N8-stop0/val.jsonl" for d in runs])):
+        row[f"greedy_vs_{name}"] = list(paired_bootstrap_ci(ours - np.stack([correct(p) for p in other])))
+    show(row)
+    append_record("critic_init", row)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params/default.yaml")
+    ap.add_argument("--root", default="results")
+    ap.add_argument("--init", required=True, help="checkpoint the critic starts from")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--summary", action="store_true", help="pool the seeds run instead of running one")
+    args = ap.parse_args()
+    root, init = Path(args.root), Path(args.init)
+    policy = root / "sft/model"
+    pi_0, init_id = checkpoint_id(policy), checkpoint_id(init)
+    probes_out = Path(__file__).parent / "out"
+    out = probes_out / "critic_init" / pi_0 / init_id
+    if args.summary:
+        summary(out, probes_out / "adaptive_mc" / pi_0)
+        return
+    labels = probes_out / "adaptive_mc" / pi_0 / f"seed{args.seed}-N8-stop0"
+    reference_path = probes_out / "adaptive_mc" / pi_0 / f"seed{args.seed}-reference.parquet"
+    if not (labels / "val.jsonl").is_file() or not reference_path.is_file():
+        raise SystemExit(f"error: {labels} is not finished: run probes/adaptive_mc.py --N 8 --early-stop 0 "
+                         f"--seed {args.seed} first")
+    params = load_params(args.params)
+    task = get_task(params["data"]["task"])
+    rl = root / "data/rl.jsonl"
+    run = out / f"seed{args.seed}"
+    run.mkdir(parents=True, exist_ok=True)
+    common = ["--params", args.params, "--seed", str(args.seed), "--iteration", "1"]
+    states_path, completions_path = labels / "complete/states.parquet", labels / "complete/completions.parquet"
+    stage("critic", run, *common, "--init", str(init), "--data", str(rl), "--states", str(states_path))
+    stage("advantages", run, *common, "--critic", str(run / "critic/model"), "--reference", str(policy),
+          "--data", str(rl), "--states", str(states_path), "--completions", str(completions_path),
+          "--value-source", "critic")
+    stage("actor", run, *common, "--policy", str(policy), "--advantages", str(run / "advantages/advantages.parquet"))
+
+    problems = {p["id"]: p for p in read_jsonl(rl)}
+    states = read_parquet(states_path)
+    candidates = candidate_actions(read_parquet(completions_path), states, task, problems)
+    exact = exact_advantages(states, candidates, task, problems)
+    held = split_by_prompt(states["prompt_id"].tolist(), params["critic"]["val_fraction"],
+                           chain_seed(argparse.Namespace(seed=args.seed, iteration=1), CRITIC_SEED_OFFSET))
+    reference = pd.read_parquet(reference_path).set_index("state_id")["mc_value"]
+    depth = exact.drop_duplicates("state_id").set_index("state_id")["depth"]
+    groups = {"first_step": set(depth[depth == 0].index), "later_steps": set(depth[depth > 0].index)}
+    row = {"pi_0": pi_0, "init": str(init), "init_id": init_id, "seed": args.seed}
+    for name, critic_dir, kept_path in (("init", run / "critic/model", run / "advantages/advantages.parquet"),
+                                        ("pi_0", labels / "critic/model", labels / "advantages/advantages.parquet")):
+        kept = read_parquet(kept_path)
+        row.update({f"{name}_critic_mae_vs_ref": critic_mae(critic_dir, reference, states, task, problems),
+                    **{f"{name}_first_{k}": v for k, v in first_step_auc(critic_dir, states, exact, task, problems,
+                                                                         held).items()}})
+        for group, ids in groups.items():
+            figures, _ = report(kept[kept["state_id"].isin(ids)], exact[exact["state_id"].isin(ids)],
+                                params["advantages"]["min_gap"])
+            row.update({f"{name}_{group}_{k}": figures[k] for k in ("kept_states", "kept_decisions",
+                                                                   "favourite_is_best", "most_sampled_is_best")})
+    val = read_jsonl(root / "data/val.jsonl")
+    records = cached_val(run / "val.jsonl", run / "actor/model", task, val, args.samples)
+    base = [json.loads(line) for line in (labels.parent / "base_val.jsonl").read_text().splitlines()]
+    pi_0_critic = [json.loads(line) for line in (labels / "val.jsonl").read_text().splitlines()]
+    (row["greedy_vs_pi_0"], row["sampled_vs_pi_0"]) = paired_deltas(records, base, args.samples)
+    (row["greedy_vs_pi_0_critic"], row["sampled_vs_pi_0_critic"]) = paired_deltas(records, pi_0_critic, args.samples)
+    row.update({"val_greedy": float(np.mean([r["correct"] for r in records])),
+                "pi_0_critic_val_greedy": float(np.mean([r["correct"] for r in pi_0_critic])),
+                **{f"{st}_seconds": json.loads((run / st / "metrics.json").read_text())[f"{st}/job_seconds"]
+                   for st in ("critic", "advantages", "actor")}})
+    show(row)
+    append_record("critic_init", row)
+
+
+if __name__ == "__main__":
+    main()

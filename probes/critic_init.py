@@ -1,4 +1,4 @@
-"""Probe: does a critic started from a stronger model rank actions better, and does DAPO's actor gain?
+"""Probe: does a critic started from another model than pi_0 rank actions better, and does the actor gain?
 
 The paper trains the critic of every actor from one separate, strong math model (Qwen2.5-Math-7B).
 The default starts its iteration-1 critic from pi_0 (`critic.init: sft`), and that critic ranks
@@ -22,8 +22,17 @@ Stage outputs go to probes/out/critic_init/<pi_0>/<init>/seed<k>/ (<pi_0>, <init
 hashes). One json line per run is appended to probes/results/critic_init.jsonl.
 
     python probes/adaptive_mc.py --N 8 --early-stop 0 --seed 0     # the labels (once per seed)
-    python probes/critic_init.py --init probes/out/critic_init/sft-nohabit-3000/model --seed 0
-    python probes/critic_init.py --init probes/out/critic_init/sft-nohabit-3000/model --summary
+    # a start: the sft stage with other settings (here no habit, twice the steps), or --random-start
+    D=probes/out/critic_init/sft-nohabit-3000; python -m dapo.stages.sft --params params/default.yaml \
+        --set sft.habit_fraction=0 --set sft.steps=3000 --data results/data/sft.jsonl \
+        --out $D/model --metrics $D/metrics.json --curve $D/curve.csv
+    python probes/critic_init.py --random-start probes/out/critic_init/random/model --seed 1  # untrained
+    python probes/critic_init.py --init $D/model --seed 0       # and --seed 1, --seed 2
+    python probes/critic_init.py --init $D/model --summary
+
+The starts recorded: `results/sft/model` (pi_0 itself: the check that the probe reproduces the
+fixed-N run), the sft stage with `--set sft.seed=1`, `--set sft.steps=3000`, `--set
+sft.habit_fraction=0`, both of the last two, and an untrained model (`--random-start`, seed 1).
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from critic_errors import auc, exact_advantages, report
 from dapo.advantages import candidate_actions
 from dapo.critic import predict_values, split_by_prompt
 from dapo.io import read_jsonl, read_parquet
-from dapo.models import load_critic
+from dapo.models import build_policy, load_critic, load_tokenizer, save_checkpoint
 from dapo.params import load_params
 from dapo.stages._chain import chain_seed
 from dapo.stats import paired_bootstrap_ci
@@ -97,13 +106,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params/default.yaml")
     ap.add_argument("--root", default="results")
-    ap.add_argument("--init", required=True, help="checkpoint the critic starts from")
+    ap.add_argument("--init", help="checkpoint the critic starts from")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--summary", action="store_true", help="pool the seeds run instead of running one")
+    ap.add_argument("--random-start", metavar="DIR", help="write an untrained policy of the params' model "
+                    "section (pi_0's tokenizer, seed --seed) to DIR and stop")
     args = ap.parse_args()
-    root, init = Path(args.root), Path(args.init)
+    root = Path(args.root)
     policy = root / "sft/model"
+    if args.random_start:
+        tok = load_tokenizer(policy)
+        save_checkpoint(build_policy(tok, load_params(args.params)["model"], args.seed), tok, args.random_start)
+        return
+    if not args.init:
+        ap.error("--init is required to run a start")
+    init = Path(args.init)
     pi_0, init_id = checkpoint_id(policy), checkpoint_id(init)
     probes_out = Path(__file__).parent / "out"
     out = probes_out / "critic_init" / pi_0 / init_id

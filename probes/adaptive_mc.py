@@ -36,20 +36,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _records import append_record, paired_deltas
+from critic_errors import critic_held_out
 
-from dapo.critic import predict_values, split_by_prompt
+from dapo.critic import predict_values
 from dapo.evaluation import evaluate
 from dapo.generation import HFGenerator, Sampling
 from dapo.io import read_jsonl, read_parquet
 from dapo.labelling import enumerate_states, label_states
 from dapo.models import load_critic, load_policy
 from dapo.params import load_params
-from dapo.stages._chain import chain_seed
 from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
 
 REFERENCE_N = 32
-CRITIC_SEED_OFFSET = 3  # the critic stage's chain_seed offset: its held-out split
 
 
 def stage(name: str, out: Path, *args: str) -> None:
@@ -78,6 +77,16 @@ def cached_val(path: Path, model_dir: Path, task, val, samples: int) -> list[dic
     records, _ = evaluate(HFGenerator(model, tok, 500, progress=False), task, val, 128, samples)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return records
+
+
+def critic_reference_mae(critic_dir: Path, reference: pd.Series, states: pd.DataFrame, task,
+                         problems: dict[str, dict]) -> float:
+    """The critic's mean absolute error against the reference labels (indexed by state_id) of its
+    held-out states."""
+    held = states.set_index("state_id").loc[reference.index]
+    model, tok = load_critic(critic_dir)
+    texts = [task.policy_prompt(problems[p], tok) + x for p, x in zip(held["prompt_id"], held["prefix"])]
+    return float(np.mean(np.abs(predict_values(model, tok, texts, 256) - reference.to_numpy())))
 
 
 def main():
@@ -124,8 +133,7 @@ def main():
     # the reference: the held-out states of the critic's split, 32 completions each, labelled once
     problems = {p["id"]: p for p in read_jsonl(rl)}
     states = enumerate_states(read_parquet(responses), task)
-    held = split_by_prompt(states["prompt_id"].tolist(), params["critic"]["val_fraction"],
-                           chain_seed(argparse.Namespace(seed=args.seed, iteration=1), CRITIC_SEED_OFFSET))
+    held = critic_held_out(states, params["critic"]["val_fraction"], args.seed)
     ref_path = base_dir / f"seed{args.seed}-reference.parquet"
     if not ref_path.is_file():
         model, tok = load_policy(policy)
@@ -136,13 +144,10 @@ def main():
                                           max_new_tokens=hp["max_new_tokens"], seed=424242))
         ref.to_parquet(ref_path)
     ref = pd.read_parquet(ref_path).set_index("state_id")["mc_value"]
-    labelled = read_parquet(out / "complete/states.parquet").set_index("state_id")
-    held_ids = ref.index.tolist()
-    label_mae = float(np.mean(np.abs(labelled.loc[held_ids, "mc_value"].to_numpy() - ref.to_numpy())))
-    critic, ctok = load_critic(out / "critic/model")
-    texts = [task.policy_prompt(problems[p], ctok) + x for p, x in zip(labelled.loc[held_ids, "prompt_id"],
-                                                                        labelled.loc[held_ids, "prefix"])]
-    critic_mae = float(np.mean(np.abs(predict_values(critic, ctok, texts, 256) - ref.to_numpy())))
+    labelled = read_parquet(out / "complete/states.parquet")
+    label_mae = float(np.mean(np.abs(labelled.set_index("state_id").loc[ref.index, "mc_value"].to_numpy()
+                                     - ref.to_numpy())))
+    critic_mae = critic_reference_mae(out / "critic/model", ref, labelled, task, problems)
 
     val = read_jsonl(root / "data/val.jsonl")
     base_records = cached_val(base_dir / "base_val.jsonl", policy, task, val, args.samples)
@@ -155,7 +160,7 @@ def main():
            "stopped_early": complete["complete/stopped_early"],
            "complete_seconds": complete["complete/seconds"], "label_mae_vs_ref": label_mae,
            "critic_mae_vs_ref": critic_mae, "critic_val_bce_own_labels": critic_metrics["critic/val_bce"],
-           "reference_n": REFERENCE_N, "held_out_states": len(held_ids),
+           "reference_n": REFERENCE_N, "held_out_states": len(ref),
            "val_greedy": float(np.mean([r["correct"] for r in records])), "greedy_delta_ci": gd,
            "sampled_delta_ci": sd, "pipeline_seconds": pipeline_seconds}
     print(json.dumps(row), flush=True)

@@ -108,17 +108,24 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(gt + 0.5 * (positive[:, None] == negative[None, :]).mean())
 
 
-def seen_unseen(root: Path, chain: str, states: pd.DataFrame, exact: pd.DataFrame, task, problems: dict[str, dict],
-                val_fraction: float, seed: int) -> dict[str, float]:
-    """The critic's AUC on first-step candidates whose next state it trained on and on the rest,
-    and the MC labels' AUC on the former."""
-    # the critic stage's own held-out split of iteration 1
-    held = split_by_prompt(states["prompt_id"].tolist(), val_fraction, chain_seed(SimpleNamespace(seed=seed, iteration=1), 3))
+CRITIC_SEED_OFFSET = 3  # the critic stage's chain_seed offset: its held-out split
+
+
+def critic_held_out(states: pd.DataFrame, val_fraction: float, seed: int) -> np.ndarray:
+    """Which states the critic stage of chain `seed`, iteration 1, held out (split by prompt)."""
+    return split_by_prompt(states["prompt_id"].tolist(), val_fraction,
+                           chain_seed(SimpleNamespace(seed=seed, iteration=1), CRITIC_SEED_OFFSET))
+
+
+def seen_unseen(critic_dir: Path, states: pd.DataFrame, exact: pd.DataFrame, task, problems: dict[str, dict],
+                held: np.ndarray) -> dict[str, float]:
+    """The critic's AUC on first-step candidates whose next state it trained on (`held`: the states
+    it held out) and on the rest, and the MC labels' AUC on the former."""
     label = {(p, x): v for p, x, v, h in zip(states["prompt_id"], states["prefix"], states["mc_value"], held) if not h}
     prompt_of, prefix_of = dict(zip(states["state_id"], states["prompt_id"])), dict(zip(states["state_id"], states["prefix"]))
     first = exact[(exact["depth"] == 0) & ~exact["terminal"]]
     keys = [(prompt_of[s], prefix_of[s] + a) for s, a in zip(first["state_id"], first["action"])]
-    model, tok = load_critic(root / f"critic/{chain}/model")
+    model, tok = load_critic(critic_dir)
     # states as the critic stage renders them (its tokenizer's chat template, if any)
     values = predict_values(model, tok, [task.policy_prompt(problems[p], tok) + x for p, x in keys], 256)
     seen = np.array([k in label for k in keys])
@@ -158,7 +165,8 @@ def main():
             show(row)
             append_record("critic_errors", row)
         row = {"root": args.root, "chain": chain,
-               **seen_unseen(root, chain, states, exact, task, problems, params["critic"]["val_fraction"], seed)}
+               **seen_unseen(root / f"critic/{chain}/model", states, exact, task, problems,
+                             critic_held_out(states, params["critic"]["val_fraction"], seed))}
         show(row)
         append_record("critic_errors", row)
     for group, diffs in paired.items():

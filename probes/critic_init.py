@@ -12,7 +12,8 @@ through the workflow's own stages, each on one thread. It reports, for one chain
 - the critic's MAE against the 32-completion reference labels of its held-out states
   (probes/adaptive_mc.py's reference), beside the pi_0-initialised critic's;
 - over the non-terminal first-step candidates, the AUC (exactly reachable against dead) of V(s + a)
-  where s + a is one of the critic's training states and where it is not, for both critics;
+  where s + a is one of the critic's training states and where it is not, for both critics
+  (`critic_errors.seen_unseen`, which also gives the MC labels' AUC on the former);
 - on the kept decisions, first step and later steps apart, how often the critic's favourite
   action is exactly best, beside pi_0's most sampled action (`critic_errors.report`);
 - the actor's val greedy and sampled accuracy against pi_0 and against the actor of the
@@ -44,42 +45,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _records import append_record, paired_deltas, show
-from adaptive_mc import cached_val, checkpoint_id, stage
-from critic_errors import auc, exact_advantages, report
+from adaptive_mc import cached_val, checkpoint_id, critic_reference_mae, stage
+from critic_errors import critic_held_out, exact_advantages, report, seen_unseen
 
 from dapo.advantages import candidate_actions
-from dapo.critic import predict_values, split_by_prompt
 from dapo.io import read_jsonl, read_parquet
-from dapo.models import build_policy, load_critic, load_tokenizer, save_checkpoint
+from dapo.models import build_policy, load_tokenizer, save_checkpoint
 from dapo.params import load_params
-from dapo.stages._chain import chain_seed
 from dapo.stats import paired_bootstrap_ci
 from dapo.tasks import get_task
-
-CRITIC_SEED_OFFSET = 3  # the critic stage's chain_seed offset: its held-out split
-
-
-def first_step_auc(critic_dir: Path, states: pd.DataFrame, exact: pd.DataFrame, task, problems: dict[str, dict],
-                   held: np.ndarray) -> dict[str, float]:
-    """AUC of the critic's V(s + a) over the non-terminal first-step candidates, split by whether
-    s + a is one of its training states (not held out)."""
-    trained = {(p, x) for p, x, h in zip(states["prompt_id"], states["prefix"], held) if not h}
-    prompt_of, prefix_of = dict(zip(states["state_id"], states["prompt_id"])), dict(zip(states["state_id"], states["prefix"]))
-    first = exact[(exact["depth"] == 0) & ~exact["terminal"]]
-    keys = [(prompt_of[s], prefix_of[s] + a) for s, a in zip(first["state_id"], first["action"])]
-    model, tok = load_critic(critic_dir)
-    values = predict_values(model, tok, [task.policy_prompt(problems[p], tok) + x for p, x in keys], 256)
-    seen, reach = np.array([k in trained for k in keys]), first["value"].to_numpy() == 1
-    return {"seen_share": float(seen.mean()), "auc_seen": auc(values[seen & reach], values[seen & ~reach]),
-            "auc_unseen": auc(values[~seen & reach], values[~seen & ~reach])}
-
-
-def critic_mae(critic_dir: Path, reference: pd.Series, states: pd.DataFrame, task, problems: dict[str, dict]) -> float:
-    """The critic's mean absolute error against the reference labels of its held-out states."""
-    held = states.set_index("state_id").loc[reference.index]
-    model, tok = load_critic(critic_dir)
-    texts = [task.policy_prompt(problems[p], tok) + x for p, x in zip(held["prompt_id"], held["prefix"])]
-    return float(np.mean(np.abs(predict_values(model, tok, texts, 256) - reference.to_numpy())))
 
 
 def summary(out: Path, labels: Path) -> None:
@@ -150,8 +124,7 @@ def main():
     states = read_parquet(states_path)
     candidates = candidate_actions(read_parquet(completions_path), states, task, problems)
     exact = exact_advantages(states, candidates, task, problems)
-    held = split_by_prompt(states["prompt_id"].tolist(), params["critic"]["val_fraction"],
-                           chain_seed(argparse.Namespace(seed=args.seed, iteration=1), CRITIC_SEED_OFFSET))
+    held = critic_held_out(states, params["critic"]["val_fraction"], args.seed)
     reference = pd.read_parquet(reference_path).set_index("state_id")["mc_value"]
     depth = exact.drop_duplicates("state_id").set_index("state_id")["depth"]
     groups = {"first_step": set(depth[depth == 0].index), "later_steps": set(depth[depth > 0].index)}
@@ -159,9 +132,9 @@ def main():
     for name, critic_dir, kept_path in (("init", run / "critic/model", run / "advantages/advantages.parquet"),
                                         ("pi_0", labels / "critic/model", labels / "advantages/advantages.parquet")):
         kept = read_parquet(kept_path)
-        row.update({f"{name}_critic_mae_vs_ref": critic_mae(critic_dir, reference, states, task, problems),
-                    **{f"{name}_first_{k}": v for k, v in first_step_auc(critic_dir, states, exact, task, problems,
-                                                                         held).items()}})
+        row.update({f"{name}_critic_mae_vs_ref": critic_reference_mae(critic_dir, reference, states, task, problems),
+                    **{f"{name}_{k}": v for k, v in seen_unseen(critic_dir, states, exact, task, problems,
+                                                                 held).items()}})
         for group, ids in groups.items():
             figures, _ = report(kept[kept["state_id"].isin(ids)], exact[exact["state_id"].isin(ids)],
                                 params["advantages"]["min_gap"])

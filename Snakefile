@@ -28,6 +28,12 @@ else:
 
     include: "workflow/rules/sft.smk"
 
+# the iteration-1 critic's own start, when critic.init is 'critic_base'
+if "critic_base" in config:
+
+    include: "workflow/rules/critic_base.smk"
+
+
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/complete.smk"
 include: "workflow/rules/critic.smk"

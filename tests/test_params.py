@@ -6,6 +6,7 @@ import yaml
 from dapo.io import InputError
 from dapo.params import (
     PARAMS_DIR,
+    critic_base_overrides,
     flatten,
     load_params,
     load_schema,
@@ -27,8 +28,8 @@ def test_every_shipped_experiment_is_valid(path):
               "advantages", "actor", "evaluate"}
     if "pretrained" in params:  # pi_0 is a pretrained model: no architecture, no sft stage
         stages -= {"model", "sft"}
-    # baselines, the paper target and a pretrained base policy are optional
-    assert stages <= set(params) <= stages | {"rft", "dpo", "grpo", "ppo", "paper", "pretrained"}
+    # baselines, the paper target, a pretrained base policy and a critic start of its own are optional
+    assert stages <= set(params) <= stages | {"rft", "dpo", "grpo", "ppo", "paper", "pretrained", "critic_base"}
 
 
 def test_every_schema_key_is_documented():
@@ -60,6 +61,11 @@ def default():
     (lambda p: p["data"].update(task="chain_sum"), r"at data.train: keys .* are not settings of task 'chain_sum'"),
     (lambda p: p["advantages"].update(value_source="mc"), r"at advantages.value_source: 'mc' is not one of"),
     (lambda p: p["critic"].update(init="pretrained"), r"at critic.init: 'pretrained' needs pretrained.critic"),
+    (lambda p: p.pop("critic_base"), r"at critic.init: 'critic_base' and a critic_base section go together"),
+    (lambda p: p["critic"].update(init="sft"), r"at critic.init: 'critic_base' and a critic_base section go together"),
+    (lambda p: p["critic_base"].update(lrr=1), r"at critic_base: Additional properties .*'lrr' was unexpected"),
+    (lambda p: p["critic_base"].update(habit_fraction=2), r"at critic_base.habit_fraction: 2 is greater than"),
+    (lambda p: p["critic_base"].clear(), r"at critic_base: \{\} should be non-empty"),
     (lambda p: p["data"].update(task="rg_math", train={"dataset": "chain_sum"}, benchmarks={"b": {"size": 8}}),
      r"at data.task: 'rg_math' has no written solutions for the sft stage; start from a model with a pretrained"),
     (lambda p: p["data"]["benchmarks"].update(he={"size": 8, "task": "humanevil"}), r"at data.benchmarks.he.task"),
@@ -74,6 +80,9 @@ def test_schema_rejects_bad_params_naming_the_key(mutate, message):
 # Where the schema's default is the paper's recipe and the default experiment departs from it on
 # val evidence (params/default.yaml says which); every other default is the default experiment's.
 PAPER_RECIPE = {"actor.beta": 0.01, "actor.action_weight": "unique", "actor.target_floor": None}
+# critic.init defaults to the base policy, which every experiment has; the default experiment's
+# critic_base start needs a section of its own
+FALLBACK = {"critic.init": "sft"}
 
 
 def test_schema_defaults_are_the_default_experiment_except_the_papers_recipe():
@@ -82,7 +91,7 @@ def test_schema_defaults_are_the_default_experiment_except_the_papers_recipe():
             path = f"{where}{key}"
             if "default" in sub and path != "experiment":
                 assert key in value, f"params/default.yaml does not state {path}"
-                expected = PAPER_RECIPE.get(path, value[key])
+                expected = PAPER_RECIPE.get(path, FALLBACK.get(path, value[key]))
                 assert sub["default"] == expected, f"{path}: schema default {sub['default']!r}, expected {expected!r}"
             if sub.get("type") == "object" and key in value:
                 walk(sub, value[key], path + ".")
@@ -132,3 +141,21 @@ def test_set_overrides_one_key_and_validates_it():
         override(params, ["complete.N=0"])
     with pytest.raises(InputError, match="expected section.key=value"):
         override(params, ["actor.beta"])
+
+
+def test_a_critic_base_needs_an_sft_stage_to_rerun():
+    params = yaml.safe_load((PARAMS_DIR / "smollm2.yaml").read_text())  # pi_0 is a pretrained model
+    params["critic"]["init"] = "critic_base"
+    params["critic_base"] = {"seed": 1}
+    with pytest.raises(InputError, match="at critic_base: it reruns the sft stage, which an experiment with a pretrained"):
+        validate_params(params)
+
+
+def test_critic_base_becomes_the_sft_stages_overrides():
+    params = default()
+    params["critic_base"] = {"habit_fraction": 0.0, "adam_betas": [0.9, 0.99]}
+    assert critic_base_overrides(params) == ["sft.habit_fraction=0.0", "sft.adam_betas=[0.9,0.99]"]
+    params["experiment"] = "default"
+    changed = override(validate_params(params), critic_base_overrides(params))
+    assert changed["sft"] == {**params["sft"], "habit_fraction": 0.0, "adam_betas": [0.9, 0.99]}
+    assert critic_base_overrides(yaml.safe_load((PARAMS_DIR / "chain_sum.yaml").read_text())) == []

@@ -43,12 +43,13 @@ HEADER = """\
 METRICS = {"metrics", "summaries"}
 PLOTS = {"curve", "figure", "reliability", "advantage_figure", "value_figure", "pairs_figure"}
 # The column a training curve plots against its `step` column.
-CURVE_Y = {"sft": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss", "rft": "loss",
+CURVE_Y = {"sft": "loss", "critic_base": "loss", "critic": "train_bce", "actor": "loss", "actor_oracle": "loss", "rft": "loss",
            "dpo": "loss", "grpo": "reward", "ppo": "reward", "actor_beta": "loss", "actor_frac": "loss", "critic_n": "train_bce", "actor_n": "loss"}
 # The params that decide which jobs exist (or which checkpoint a job starts from); a baseline's
-# section (rft, dpo, grpo, ppo) and the paper target's (paper) add their jobs when present.
-DAG_SHAPE = ["seeds", "iterations", "data.benchmarks", "advantages.oracle_row", "critic.init", "rft", "dpo",
-             "grpo", "ppo", "paper"]
+# section (rft, dpo, grpo, ppo), the critic's start (critic_base) and the paper target's (paper)
+# add their jobs when present.
+DAG_SHAPE = ["seeds", "iterations", "data.benchmarks", "advantages.oracle_row", "critic.init", "critic_base", "rft",
+             "dpo", "grpo", "ppo", "paper"]
 
 
 def snakemake_jobs(experiment: str, workdir: Path) -> list:

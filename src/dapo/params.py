@@ -76,6 +76,12 @@ def validate_params(params: Any, source: str = "params") -> dict:
                 raise InputError(f"{source}: invalid params at {name}: {lo} {cfg[lo]} > {hi} {cfg[hi]}")
     if params["critic"]["init"] == "pretrained" and not params.get("pretrained", {}).get("critic"):
         raise InputError(f"{source}: invalid params at critic.init: 'pretrained' needs pretrained.critic")
+    if (params["critic"]["init"] == "critic_base") != ("critic_base" in params):
+        raise InputError(f"{source}: invalid params at critic.init: 'critic_base' and a critic_base section "
+                         "go together (the section trains the model that critic.init 'critic_base' starts from)")
+    if "critic_base" in params and "pretrained" in params:
+        raise InputError(f"{source}: invalid params at critic_base: it reruns the sft stage, which an experiment "
+                         "with a pretrained section does not have")
     if "pretrained" not in params and not experiment_task.writes_solutions:
         raise InputError(f"{source}: invalid params at data.task: {experiment_task.name!r} has no written solutions "
                          "for the sft stage; start from a model with a pretrained section")
@@ -122,6 +128,14 @@ def override(params: dict, assignments: list[str]) -> dict:
     if experiment is not None:
         out["experiment"] = experiment
     return out
+
+
+def critic_base_overrides(params: dict) -> list[str]:
+    """The critic_base section as `--set sft.<key>=<value>` assignments of the sft stage: JSON values
+    without spaces, which YAML reads back unchanged and a shell passes as one word."""
+    import json
+
+    return [f"sft.{k}={json.dumps(v, separators=(',', ':'))}" for k, v in params.get("critic_base", {}).items()]
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, Any]:

@@ -8,7 +8,7 @@ import re
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from dapo.params import results_root  # noqa: E402
+from dapo.params import critic_base_overrides, results_root  # noqa: E402
 from dapo.sources import stage_sources  # noqa: E402
 
 EXPERIMENT = config["experiment"]
@@ -102,14 +102,17 @@ def policy(wc):
 
 
 def critic_init(wc):
-    """Iteration 1 starts from critic.init ('sft' = the base policy, 'pretrained' = the pretrained
-    section's critic model); later ones warm-start."""
+    """Iteration 1 starts from critic.init ('sft' = the base policy, 'critic_base' = the model the
+    critic_base rule trains, 'pretrained' = the pretrained section's critic model); later ones
+    warm-start."""
     i = int(wc.iteration)
     if i > 1:
         return rules.critic.output.model.format(seed=wc.seed, iteration=i - 1)
     init = config["critic"]["init"]
     if init == "pretrained":
         return rules.pretrained.output.critic
+    if init == "critic_base":
+        return rules.critic_base.output.model
     return base().output.model if init == "sft" else init
 
 
@@ -124,8 +127,9 @@ def cost_jobs(row, seed):
     if row == "dapo-oracle-iter1":
         return [chain(r, 1) for r in ("generate", "complete", "advantages_oracle", "actor_oracle")]
     if row.startswith("dapo-iter"):
-        return [chain(r, i) for i in range(1, int(row[len("dapo-iter"):]) + 1)
-                for r in ("generate", "complete", "critic", "advantages", "actor")]
+        start = [rules.critic_base.output.metrics] if "critic_base" in config else []  # the critic's own start
+        return start + [chain(r, i) for i in range(1, int(row[len("dapo-iter"):]) + 1)
+                        for r in ("generate", "complete", "critic", "advantages", "actor")]
     own = getattr(rules, row).output.metrics.format(seed=seed)
     return [own] if row in ("grpo", "ppo") else [chain("generate", 1), own]  # rft, dpo train on generate's samples
 

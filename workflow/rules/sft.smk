@@ -9,6 +9,7 @@ rule sft:
     params:
         file=PARAMS,
         section=sections("model", "sft"),
+        overrides="",  # the critic_base rule's --set sft.<key>=<value> (workflow/rules/critic_base.smk)
     threads: workflow.cores  # nothing else can run while pi_0 trains; Snakemake sets OMP_NUM_THREADS from this
     resources:
         mem_mb=4000,
@@ -22,5 +23,5 @@ rule sft:
     conda:
         "../envs/dapo.yaml"
     shell:
-        "{resources.launcher} -m dapo.stages.sft --params {params.file} --data {input.data}"
+        "{resources.launcher} -m dapo.stages.sft --params {params.file} {params.overrides} --data {input.data}"
         " --out {output.model} --metrics {output.metrics} --curve {output.curve} > {log} 2>&1"

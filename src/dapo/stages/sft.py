@@ -1,5 +1,8 @@
 """sft: train the base policy pi_0 from scratch on written step-by-step solutions.
 
+With --role critic_base (and the critic_base section as --set sft.<key>=<value>), the same training
+makes the model the iteration-1 critic starts from instead of pi_0.
+
 Deviation from the paper: the paper starts from a pretrained instruct model; with no model hub the
 embedded default trains a small character-level transformer instead (see params/default.yaml).
 Writes a plain Hugging Face checkpoint (--out), a metrics json (--metrics) and the loss curve (--curve).
@@ -30,9 +33,9 @@ def main(args, params):
     if longest > params["model"]["max_position_embeddings"]:
         raise InputError(f"sft: an example has {longest} tokens, more than "
                               f"model.max_position_embeddings={params['model']['max_position_embeddings']}")
-    run = StageRun("sft", params)
+    run = StageRun("sft", params, model=args.role)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"sft: {n_params:,} parameters, {len(examples)} examples, {params['sft']['steps']} steps")
+    print(f"sft ({args.role}): {n_params:,} parameters, {len(examples)} examples, {params['sft']['steps']} steps")
     curve = _cli.Curve(run)
     summary = train_sft(model, examples, tokenizer.pad_token_id, params["sft"], on_log=curve.log)
     model = trained_model(model)
@@ -53,4 +56,6 @@ if __name__ == "__main__":
     p.add_argument("--out", required=True, help="checkpoint directory to write")
     p.add_argument("--metrics", required=True, help="metrics json to write")
     p.add_argument("--curve", required=True, help="loss curve csv to write")
+    p.add_argument("--role", choices=["base", "critic_base"], default="base",
+                   help="the model trained: pi_0 (base) or the iteration-1 critic's start (critic_base)")
     _cli.run(main, p)

@@ -1,10 +1,10 @@
 """Probe: does a critic started from another model than pi_0 rank actions better, and does the actor gain?
 
 The paper trains the critic of every actor from one separate, strong math model (Qwen2.5-Math-7B).
-The default starts its iteration-1 critic from pi_0 (`critic.init: sft`), and that critic ranks
-first-step candidates it never trained on at about chance (probes/critic_errors.py,
-probes/critic_scale.py). This probe starts the critic from another checkpoint (`--init`, any
-policy checkpoint with pi_0's tokenizer; `critic.init` takes such a path in the workflow too) and
+A critic started from pi_0 (`critic.init: sft`) ranks first-step candidates it never trained on
+at about chance (probes/critic_errors.py, probes/critic_scale.py). This probe starts the critic
+from another checkpoint (`--init`, any policy checkpoint with pi_0's tokenizer; `critic.init`
+takes such a path in the workflow too) and
 trains it on the very MC labels of the paper's fixed N = 8 (the `seed<k>-N8-stop0` run of
 probes/adaptive_mc.py, which this probe reads and never reruns), then runs advantages and actor
 through the workflow's own stages, each on one thread. It reports, for one chain:
@@ -34,6 +34,9 @@ hashes). One json line per run is appended to probes/results/critic_init.jsonl.
 The starts recorded: `results/sft/model` (pi_0 itself: the check that the probe reproduces the
 fixed-N run), the sft stage with `--set sft.seed=1`, `--set sft.steps=3000`, `--set
 sft.habit_fraction=0`, both of the last two, and an untrained model (`--random-start`, seed 1).
+They decided the default's `critic.init: critic_base` (the sft stage with `habit_fraction: 0`, the
+start whose actor did best on val); `--init results/critic_base/model` is that start as the
+workflow builds it.
 """
 
 from __future__ import annotations

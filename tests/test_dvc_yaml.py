@@ -16,9 +16,9 @@ def test_committed_dvc_yaml_matches_the_workflow():
 
 def test_stages_carry_the_rules_commands_deps_params_and_outputs():
     stages = yaml.safe_load(dvc_yaml("smoke", REPO))["stages"]
-    # params/smoke.yaml: dag, data, sft, 2 seeds x (2 iterations x 5 chain stages + rft + dpo + grpo + ppo),
-    # 13 evaluate, tables
-    assert len(stages) == 45
+    # params/smoke.yaml: dag, data, sft, critic_base, 2 seeds x (2 iterations x 5 chain stages + rft + dpo
+    # + grpo + ppo), 13 evaluate, tables
+    assert len(stages) == 46
     actor = stages["actor-seed1-iter2"]
     assert actor["cmd"].startswith("mkdir -p results/smoke/logs/actor/seed1 && python -m dapo.stages.actor "
                                    "--params params/smoke.yaml --seed 1 --iteration 2 ")
@@ -27,7 +27,7 @@ def test_stages_carry_the_rules_commands_deps_params_and_outputs():
                                  "results/smoke/advantages/seed1/iter2/advantages.parquet"]
     assert {"src/dapo/stages/actor.py", "src/dapo/actor.py", "src/dapo/losses.py"} <= set(actor["deps"])
     assert stages["dag"] == {"cmd": "python -m dapo.dvc_yaml --experiment smoke --check --quiet",
-                             "params": [{"params/smoke.yaml": [k for k in DAG_SHAPE if k not in ("critic.init", "paper")]}]}  # keys smoke.yaml writes
+                             "params": [{"params/smoke.yaml": [k for k in DAG_SHAPE if k != "paper"]}]}  # keys smoke.yaml writes
     for name, stage in stages.items():  # every module the stage imports: DVC reruns it on an edit
         if name == "dag":
             continue
@@ -40,6 +40,10 @@ def test_stages_carry_the_rules_commands_deps_params_and_outputs():
                                {"x": "step", "y": "loss", "title": "actor-seed1-iter2: loss by step"}}]
     assert stages["actor-seed0-iter1"]["deps"][0] == "results/smoke/sft/model"  # pi_0 in iteration 1
     assert stages["critic-seed0-iter1"]["params"] == [{"params/smoke.yaml": ["critic", "data.task"]}]
+    assert stages["critic-seed0-iter1"]["deps"][0] == "results/smoke/critic_base/model"  # critic.init: critic_base
+    assert stages["critic_base"]["cmd"].startswith("mkdir -p results/smoke/logs && python -m dapo.stages.sft --params "
+                                                   "params/smoke.yaml --set sft.seed=1 --role critic_base ")
+    assert stages["critic_base"]["params"] == [{"params/smoke.yaml": ["model", "sft", "critic_base"]}]
     assert stages["evaluate-base"]["metrics"] == ["results/smoke/evaluate/base/countdown.json",
                                                   "results/smoke/evaluate/base/countdown_four.json"]
     assert stages["data"]["outs"][0] == "results/smoke/data/sft.jsonl" and "metrics" not in stages["data"]

@@ -19,7 +19,7 @@ from helpers import BIN, dvc, dvc_workflow_copy, git_commit, run, snakemake
 pytestmark = pytest.mark.slow
 
 SMOKE = "params/smoke.yaml"
-ALL_STAGES = {"dag", "data", "sft", "evaluate-base", "tables",
+ALL_STAGES = {"dag", "data", "sft", "critic_base", "evaluate-base", "tables",
               *(f"{s}-seed0-iter{i}" for s in ("generate", "complete", "critic", "advantages", "actor") for i in (1, 2)),
               *(f"evaluate-dapo-iter{i}-seed0" for i in (1, 2)), "rft-seed0", "evaluate-rft-seed0",
               "dpo-seed0", "evaluate-dpo-seed0", "grpo-seed0", "evaluate-grpo-seed0",

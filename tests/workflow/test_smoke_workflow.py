@@ -47,6 +47,19 @@ def test_base_policy_reloads_and_logs(smoke_run):
     assert "sft: 100%" in (out / "logs" / "sft.log").read_text()
 
 
+def test_the_critic_starts_from_its_own_model(smoke_run):
+    """critic.init: critic_base (params/smoke.yaml: sft again at seed 1): the critic_base rule trains
+    a second model like pi_0 but not equal to it, and iteration 1's critics start from it."""
+    _, out = smoke_run
+    base = (out / "sft" / "model" / "model.safetensors").read_bytes()
+    start = (out / "critic_base" / "model" / "model.safetensors").read_bytes()
+    assert start != base and len(start) == len(base)
+    assert "sft (critic_base): " in (out / "logs" / "critic_base.log").read_text()
+    for seed in (0, 1):
+        log = (out / "logs" / "critic" / f"seed{seed}" / "iter1.log").read_text()
+        assert f"init {out.relative_to(out.parents[1]) / 'critic_base' / 'model'}" in log
+
+
 CHAINS = [(seed, it) for seed in (0, 1) for it in (1, 2)]  # params/smoke.yaml: 2 seeds x 2 iterations
 
 
@@ -125,7 +138,9 @@ def test_evaluation_records_and_table(smoke_run):
     assert compute.loc["ppo", "responses_sampled"] == 16 and compute.loc["ppo", "tokens_trained"] > 0
     assert 32 < compute.loc["dapo-iter1", "responses_sampled"] < compute.loc["dapo-iter2", "responses_sampled"]
     assert compute.loc["base", "tokens_generated"] == 0 and compute.loc["base", "tokens_trained"] > 0
-    for rule in ("data", "sft", "evaluate/base", "evaluate/dapo-iter2-seed1", "evaluate/rft-seed1", "rft/seed0",
+    # the critic's start trains as long as pi_0, and its cost is DAPO's
+    assert compute.loc["dapo-iter1", "tokens_trained"] > compute.loc["base", "tokens_trained"]
+    for rule in ("data", "sft", "critic_base", "evaluate/base", "evaluate/dapo-iter2-seed1", "evaluate/rft-seed1", "rft/seed0",
                  "evaluate/dpo-seed0", "dpo/seed1", "grpo/seed0", "evaluate/grpo-seed1", "ppo/seed1",
                  "evaluate/ppo-seed0", "tables",
                  *(f"{stage}/seed{seed}/iter{it}" for stage in ("generate", "complete", "critic", "advantages", "actor")
@@ -141,7 +156,9 @@ def test_every_stage_is_in_mlflow(smoke_run):
     runs = mlflow.search_runs(experiment_names=["dapo-smoke"])
     assert runs["tags.stage"].value_counts().to_dict() == {
         "evaluate": 13, "generate": 4, "complete": 4, "critic": 4, "advantages": 4, "actor": 4,
-        "rft": 2, "dpo": 2, "grpo": 2, "ppo": 2, "data": 1, "sft": 1, "tables": 1, "pipeline": 1}
+        "rft": 2, "dpo": 2, "grpo": 2, "ppo": 2, "data": 1, "sft": 2, "tables": 1, "pipeline": 1}
+    assert sorted(runs.loc[runs["tags.stage"] == "sft", "tags.model"]) == ["base", "critic_base"]
+    assert runs.loc[runs["tags.model"] == "critic_base", "params.sft.seed"].tolist() == ["1"]
     chain = runs[runs["tags.stage"] == "actor"]
     assert sorted(zip(chain["tags.seed"], chain["tags.iteration"])) == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2")]
     assert set(runs["status"]) == {"FINISHED"}
@@ -202,7 +219,7 @@ def test_the_pipeline_run_answers_over_the_rest_api(smoke_run):
         assert metrics["dapo-iter2/countdown"] == pytest.approx(table["dapo-iter2"]["countdown"])
         assert len(metrics) == sum(v is not None for row in table.values() for v in row.values())
         children = call("runs/search", {**search, "filter": f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'"})
-        assert len(children["runs"]) == 44
+        assert len(children["runs"]) == 45
 
 
 def test_second_invocation_has_nothing_to_do(smoke_run):
@@ -222,12 +239,15 @@ def test_another_launcher_finds_the_outputs_cached(smoke_run):
 
 
 
-def stage_process(repo, stage: str) -> int | None:
-    """The pid of a running `python -m dapo.stages.<stage>` job of the build in `repo`."""
+def stage_process(repo, rule: str) -> int | None:
+    """The pid of a running job of `rule` in the build in `repo`: `python -m dapo.stages.<rule>`,
+    except critic_base, the sft stage with `--role critic_base`."""
+    module, role = ("sft", b"critic_base") if rule == "critic_base" else (rule, None)
     for proc in Path("/proc").iterdir():
         try:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            if f"dapo.stages.{stage}".encode() in cmd and Path(os.readlink(proc / "cwd")) == repo:
+            if (f"dapo.stages.{module}".encode() in cmd and (role in cmd) == (role is not None)
+                    and Path(os.readlink(proc / "cwd")) == repo):
                 return int(proc.name)
         except (OSError, ValueError):
             continue
@@ -236,10 +256,10 @@ def stage_process(repo, stage: str) -> int | None:
 
 # Every kind of stage, in DAG order (the smoke experiment has no oracle row). The baselines' jobs wait
 # only on generate, so their rounds build just one baseline model each: a whole build could finish
-# them before a kill, leaving none for their round.
-KILLED = ["data", "sft", "grpo", "ppo", "generate", "rft", "dpo", "complete", "critic", "advantages", "actor", "evaluate",
+# them before a kill, leaving none for their round; critic_base's round, likewise, builds only it.
+KILLED = ["data", "critic_base", "sft", "grpo", "ppo", "generate", "rft", "dpo", "complete", "critic", "advantages", "actor", "evaluate",
           "tables"]
-ROUND_TARGET = {"rft": ["results/smoke/rft/seed0/model"], "dpo": ["results/smoke/dpo/seed0/model"],
+ROUND_TARGET = {"critic_base": ["results/smoke/critic_base/model"], "rft": ["results/smoke/rft/seed0/model"], "dpo": ["results/smoke/dpo/seed0/model"],
                 "grpo": ["results/smoke/grpo/seed0/model"], "ppo": ["results/smoke/ppo/seed0/model"]}
 JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.MULTILINE)
 
@@ -291,6 +311,7 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
     assert twice == sorted(KILLED) and max(starts.values()) == 2, starts
     second = repo / "results" / "smoke"
     files = ["data/sft.jsonl", "data/rl.jsonl", "data/val.jsonl", "sft/model/model.safetensors",
+             "critic_base/model/model.safetensors",
              *(f"{d}/seed{seed}/iter{it}/{f}" for seed, it in CHAINS for d, f in (
                  ("generate", "responses.parquet"), ("complete", "states.parquet"),
                  ("complete", "completions.parquet"), ("critic", "model/model.safetensors"),
@@ -395,5 +416,5 @@ def test_editing_a_module_a_stage_imports_reruns_its_rules(smoke_run):
     out = edited.stdout + edited.stderr
     assert "reason: Updated input files: src/dapo/training.py" in out
     planned = {rule for rule, _ in started_jobs(out)} - {"all"}
-    assert planned == {"sft", "generate", "complete", "critic", "advantages", "actor", "rft", "dpo", "grpo",
+    assert planned == {"sft", "critic_base", "generate", "complete", "critic", "advantages", "actor", "rft", "dpo", "grpo",
                        "ppo", "evaluate", "tables"}, planned  # every rule but data, which does not import training.py

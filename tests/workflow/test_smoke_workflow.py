@@ -242,11 +242,11 @@ def test_another_launcher_finds_the_outputs_cached(smoke_run):
 def stage_process(repo, rule: str) -> int | None:
     """The pid of a running job of `rule` in the build in `repo`: `python -m dapo.stages.<rule>`,
     except critic_base, the sft stage with `--role critic_base`."""
-    module, role = ("sft", b"critic_base") if rule == "critic_base" else (rule, None)
+    module = "sft" if rule == "critic_base" else rule
     for proc in Path("/proc").iterdir():
         try:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            if (f"dapo.stages.{module}".encode() in cmd and (role in cmd) == (role is not None)
+            if (f"dapo.stages.{module}".encode() in cmd and (b"critic_base" in cmd) == (rule == "critic_base")
                     and Path(os.readlink(proc / "cwd")) == repo):
                 return int(proc.name)
         except (OSError, ValueError):

@@ -273,7 +273,7 @@ def test_a_job_killed_in_every_kind_of_stage_resumes_to_the_same_bytes(smoke_run
     """For each kind of stage in DAG order, a build starts and its first job of that kind gets
     kill -9 while it runs; snakemake stops with the job failed, and the next build (the default
     execution profile sets rerun-incomplete) goes on from there. Over all builds every job starts
-    once, except the thirteen killed ones, which start twice; the final outputs are byte-identical to
+    once, except the fourteen killed ones, which start twice; the final outputs are byte-identical to
     the uninterrupted build's (determinism on CPU)."""
     _, first = smoke_run
     tmp = tmp_path_factory.mktemp("killed")

@@ -6,11 +6,13 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXPERIMENT ?= default
 CORES ?= 2
+# how the DAG runs (workflow/profiles/<PROFILE>); serial gives each model job both cores, for smollm2
+PROFILE ?= default
 BIN := $(VENV)/bin
 # Rules call `python -m dapo.stages.*`: that python must be the venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
-SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/$(PROFILE) --config experiment=$(EXPERIMENT)
 
 .PHONY: install lock run repro dvc-yaml dvc-commit test lint mlflow-ui bench bench-gpu clean
 

@@ -54,6 +54,8 @@ def test_values_do_not_depend_on_how_a_batch_is_split(tiny_policy, char_tokenize
     texts = ["Q: 12 + 34 - 5\n46 - 5 = 41\n", "Q: 1\n", "Q: 3 + 4\n", "Q: 5 + 5\n1 + 1 = 2\n", "Q: 7 * 8 + 9\n"]
     alone = np.array([predict_values(critic, tok, [t], 1)[0] for t in texts])
     np.testing.assert_allclose(predict_values(critic, tok, texts, 2), alone, atol=1e-6)
+    np.testing.assert_array_equal(predict_values(critic, tok, texts, 2, desc="critic values"),
+                                  predict_values(critic, tok, texts, 2))
     with torch.no_grad():
         whole, split = _logits(critic, tok, texts), _logits(critic, tok, texts, pieces=3)
     torch.testing.assert_close(split, whole, atol=1e-5, rtol=1e-5)

@@ -31,3 +31,14 @@ def test_batched_logps_match_a_naive_loop(tiny_policy, char_tokenizer):
     fast = batched_action_logps(tiny_policy, char_tokenizer, states, actions, eos, batch_size=2)
     slow = [naive_action_logp(tiny_policy, char_tokenizer, s, a, e) for s, a, e in zip(states, actions, eos)]
     torch.testing.assert_close(fast, torch.tensor(slow), rtol=0, atol=1e-4)
+
+
+def test_batched_logps_progress_bar_counts_pairs(tiny_policy, char_tokenizer, capsys):
+    states, actions, eos = ["Q: 1 + 2\n"] * 3, ["1 + 2 = 3\n", "A: 3", "A: 4"], [False, True, True]
+    quiet = batched_action_logps(tiny_policy, char_tokenizer, states, actions, eos, batch_size=2)
+    assert capsys.readouterr().err == ""
+    shown = batched_action_logps(tiny_policy, char_tokenizer, states, actions, eos, batch_size=2,
+                                 desc="reference log-probs")
+    last = capsys.readouterr().err.strip().split("\r")[-1]
+    assert "reference log-probs" in last and "3/3" in last
+    torch.testing.assert_close(shown, quiet, rtol=0, atol=0)

@@ -113,7 +113,7 @@ def fit_stats(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: 
     from .logprobs import batched_action_logps
 
     logps = batched_action_logps(model, tokenizer, data["state"].tolist(), data["action"].tolist(),
-                                 data["eos"].tolist(), batch_size, sampled_ids(data))
+                                 data["eos"].tolist(), batch_size, sampled_ids(data), desc="final fit")
     losses, stats = dapo_loss(logps, torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32),
                               torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32), beta, target_floor)
     return {"loss": float(losses.mean()), **{k: float(v) for k, v in stats.items()}}

@@ -52,11 +52,14 @@ def _logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: l
 
 @torch.no_grad()
 def predict_values(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
-                   batch_size: int) -> np.ndarray:
-    """V(s) for each state text, in [0, 1]."""
+                   batch_size: int, desc: str | None = None) -> np.ndarray:
+    """V(s) for each state text, in [0, 1]; with `desc`, a progress bar of that name counts the texts."""
     model.eval()
-    out = [torch.sigmoid(_logits(model, tokenizer, texts[i:i + batch_size])).cpu()
-           for i in range(0, len(texts), batch_size)]
+    out = []
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=desc is None, mininterval=5) as bar:
+        for i in range(0, len(texts), batch_size):
+            out.append(torch.sigmoid(_logits(model, tokenizer, texts[i:i + batch_size])).cpu())
+            bar.update(len(out[-1]))
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 

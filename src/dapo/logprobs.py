@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .losses import sequence_logps
@@ -69,13 +70,17 @@ def action_logps(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, sta
 @torch.no_grad()
 def batched_action_logps(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, states: list[str],
                          actions: list[str], eos: list[bool], batch_size: int,
-                         action_ids: Sequence[Sequence[int]] | None = None) -> torch.Tensor:
-    """`action_logps` over any number of pairs, `batch_size` at a time, without gradients."""
+                         action_ids: Sequence[Sequence[int]] | None = None, desc: str | None = None) -> torch.Tensor:
+    """`action_logps` over any number of pairs, `batch_size` at a time, without gradients; with
+    `desc`, a progress bar of that name counts the pairs."""
     model.eval()
-    out = [action_logps(model, tokenizer, states[i:i + batch_size], actions[i:i + batch_size],
-                        eos[i:i + batch_size],
-                        None if action_ids is None else action_ids[i:i + batch_size]).cpu()
-           for i in range(0, len(states), batch_size)]
+    out = []
+    with tqdm(total=len(states), desc=desc, unit="pair", disable=desc is None, mininterval=5) as bar:
+        for i in range(0, len(states), batch_size):
+            out.append(action_logps(model, tokenizer, states[i:i + batch_size], actions[i:i + batch_size],
+                                    eos[i:i + batch_size],
+                                    None if action_ids is None else action_ids[i:i + batch_size]).cpu())
+            bar.update(len(out[-1]))
     return torch.cat(out) if out else torch.zeros(0)
 
 

@@ -49,7 +49,8 @@ def main(args, params):
     candidates = candidate_actions(completions, states, task, problems)
 
     def critic_values(sids, actions):
-        return predict_values(critic, ctok, [critic_text[s] + a for s, a in zip(sids, actions)], hp["batch_size"])
+        return predict_values(critic, ctok, [critic_text[s] + a for s, a in zip(sids, actions)], hp["batch_size"],
+                              desc="critic values")
 
     has_oracle = type(task).oracle_value is not Task.oracle_value
     if args.value_source == "oracle" and not has_oracle:
@@ -69,7 +70,8 @@ def main(args, params):
     data.insert(1, "state", data["state_id"].map(state_text))
     policy, ptok = load_policy(args.reference)
     data["ref_logp"] = batched_action_logps(policy, ptok, data["state"].tolist(), data["action"].tolist(),
-                                            data["eos"].tolist(), hp["batch_size"], sampled_ids(data)).numpy()
+                                            data["eos"].tolist(), hp["batch_size"], sampled_ids(data),
+                                            desc="reference log-probs").numpy()
     out = Path(args.out)
     write_parquet(out / "advantages.parquet", data)
     metrics.update({"advantages/abs_mean": float(data["advantage"].abs().mean()),

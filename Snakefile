@@ -1,12 +1,22 @@
 # The DAG of the DAPO workflow, defined once (dvc.yaml is generated from it).
 #   snakemake results/tables/main.csv --cores 2                 # embedded default experiment
 #   snakemake --config experiment=smoke --cores 2               # params/smoke.yaml -> results/smoke/
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.18")
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from dapo.params import read_yaml  # noqa: E402
+
+PARAMS_FILE = f"params/{config.get('experiment', 'default')}.yaml"
 
 
-configfile: f"params/{config.get('experiment', 'default')}.yaml"
+configfile: PARAMS_FILE
+
+
+# Snakemake reads YAML 1.1, where 1e-6 (no dot) is a string: read the numbers as the stages do
+config.update(read_yaml(Path(PARAMS_FILE).read_text()))
 
 
 validate(config, "workflow/schemas/params.schema.json")

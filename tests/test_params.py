@@ -143,6 +143,23 @@ def test_set_overrides_one_key_and_validates_it():
         override(params, ["actor.beta"])
 
 
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    """YAML 1.1 reads 1e-6 as a string; `--set`, the params files (as `dvc exp run -S` writes
+    them) and the Snakefile read it as a number."""
+    params = load_params(PARAMS_DIR / "smoke.yaml")
+    assert override(params, ["actor.lr=1e-6"])["actor"]["lr"] == 1e-6
+    assert override(params, ["actor.lr=5E-1"])["actor"]["lr"] == 0.5
+    raw = yaml.safe_load((PARAMS_DIR / "smoke.yaml").read_text())
+    raw["actor"]["lr"] = "LR"
+    (tmp_path / "lr.yaml").write_text(yaml.safe_dump(raw).replace("lr: LR", "lr: 3e-5"))
+    assert load_params(tmp_path / "lr.yaml")["actor"]["lr"] == 3e-5
+    (tmp_path / "repo").mkdir()
+    workflow_copy(tmp_path / "repo")
+    (tmp_path / "repo" / "params" / "lr.yaml").write_text((tmp_path / "lr.yaml").read_text())
+    result = snakemake(tmp_path / "repo", "-n", "results/lr/data/rl.jsonl", "--config", "experiment=lr")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_a_critic_base_needs_an_sft_stage_to_rerun():
     params = yaml.safe_load((PARAMS_DIR / "smollm2.yaml").read_text())  # pi_0 is a pretrained model
     params["critic"]["init"] = "critic_base"

@@ -8,6 +8,7 @@ every stage validates the same file again before it touches anything.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,22 @@ from .io import InputError
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "workflow" / "schemas" / "params.schema.json"
 PARAMS_DIR = ROOT / "params"
+
+
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's floats: YAML 1.1 reads `1e-6` (no dot), which is how
+    `dvc exp run -S actor.lr=1e-6` and `--set actor.lr=1e-6` write a learning rate, as a string."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def read_yaml(text: str) -> Any:
+    """A YAML document, numbers read as YAML 1.2 reads them (`YamlLoader`)."""
+    return yaml.load(text, Loader=YamlLoader)
 
 
 def results_root(experiment: str) -> str:
@@ -97,7 +114,7 @@ def load_params(path: str | Path) -> dict:
     if not path.is_file():
         raise InputError(f"missing params file: {path}")
     try:
-        params = yaml.safe_load(path.read_text())
+        params = read_yaml(path.read_text())
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     params = validate_params(params, str(path))
@@ -122,7 +139,7 @@ def override(params: dict, assignments: list[str]) -> dict:
             node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict) or last not in node or key == "experiment":
             raise InputError(f"--set {assignment!r}: unknown params key {key!r}")
-        node[last] = yaml.safe_load(raw)
+        node[last] = read_yaml(raw)
     experiment = out.pop("experiment", None)
     out = validate_params(out, f"params with --set {' '.join(assignments)}")
     if experiment is not None:

@@ -5,14 +5,13 @@
 # keys its stage reads, so Snakemake's params trigger reruns exactly the rules whose sections changed,
 # and the dvc.yaml generator lists the same keys as the DVC stage's params.
 import re
-import sys
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from dapo.params import critic_base_overrides, results_root  # noqa: E402
-from dapo.sources import stage_sources  # noqa: E402
+# src/ is on sys.path already: the Snakefile put it there to read the params file
+from dapo.params import critic_base_overrides, results_root
+from dapo.sources import stage_sources
 
 EXPERIMENT = config["experiment"]
-PARAMS = f"params/{EXPERIMENT}.yaml"
+PARAMS = PARAMS_FILE  # the Snakefile's
 ROOT = results_root(EXPERIMENT)
 BENCHMARKS = list(config["data"]["benchmarks"])
 SPLITS = ["sft", "rl", "val"]

@@ -27,5 +27,5 @@ def append_record(name: str, row: dict) -> None:
 
 
 def show(row: dict) -> None:
-    """A record on one line, floats to three places."""
-    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    """A record on one line, floats to four significant digits (an lr of 1e-06 stays readable)."""
+    print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)

@@ -13,18 +13,23 @@ values. This probe measures it two ways, one thread, on a random-init model of t
   positions, so that consecutive heads do not start at a 4 KiB multiple), and `bthd` (batch,
   position, head, dim: the filled part of every row is one block, heads interleaved),
   each against one forward pass over the full rows (the bench's bound), with the sampled tokens
-  compared to today's layout.
+  compared to today's layout;
+- and, for scale, today's layout with transformers' eager attention (`eager`: matmul, softmax,
+  matmul) in place of SDPA, which computes the same function with other float rounding, so its
+  samples may differ.
 
     python probes/decode_cache_layout.py --repeats 3
 
-What it found (probes/results/decode_cache_layout.jsonl, runs of 3 and 5 repeats, the machine
-otherwise idle): warm and alone, attention on the view took 1.37× and 1.31× as long as on a
-contiguous copy, but no layout made decode faster. Decode took 1.65 / 1.52 s with today's layout,
-1.69 / 1.62 s padded and 1.73 / 1.65 s position-major (0.55-0.58, 0.54-0.55 and 0.53-0.54 of the
-forward bound), all three sampling the same tokens. Today's layout stays. Inside decode, the
-attention call takes about 2.4 ms per layer and step (torch.profiler, 35 % of decode) against
-about 1.0 ms for the same shape in this warm loop: the four layers' cache (84 MB at capacity) does
-not stay in the CPU's caches, so what decode pays for is reading it, whatever its strides.
+What it found (probes/results/decode_cache_layout.jsonl: runs of 3, 5 and 5 repeats, the machine
+otherwise idle; the third added `eager`): warm and alone, attention on the view took 1.31-1.53×
+as long as on a contiguous copy, but no layout made decode faster. Decode took 1.52-1.65 s with
+today's layout, 1.62-1.70 s padded and 1.65-1.79 s position-major (0.54-0.58, 0.51-0.55 and
+0.49-0.54 of the forward bound), all sampling the same tokens; eager attention took 1.64 s against
+today's 1.63 s in the same run (it sampled the same tokens too). Today's layout and SDPA stay.
+Inside decode, the attention call takes about 2.4 ms per layer and step (torch.profiler, 35 % of
+decode) against about 1.0 ms for the same shape in this warm loop: the four layers' cache (84 MB
+at capacity) does not stay in the CPU's caches, so what decode pays for is reading it, whatever
+its strides or kernel.
 
 One json line is appended to probes/results/decode_cache_layout.jsonl.
 """
@@ -133,21 +138,25 @@ def main():
     sampling = Sampling(n=1, temperature=1.0, max_new_tokens=args.new)
 
     def run(layout: str):
-        generation.PreallocatedLayer = LAYOUTS[layout]
+        generation.PreallocatedLayer = LAYOUTS.get(layout, PreallocatedLayer)
+        model.set_attn_implementation("eager" if layout == "eager" else "sdpa")
         try:
             start = time.perf_counter()
             rows, _ = decode(model, ids, mask, 1, sampling, -1, torch.Generator().manual_seed(0))
             return time.perf_counter() - start, rows
         finally:
             generation.PreallocatedLayer = PreallocatedLayer
+            model.set_attn_implementation("sdpa")
 
     with torch.no_grad():
         forward = timed(lambda: model(input_ids=full), 3)
-    times: dict[str, list[float]] = {k: [] for k in LAYOUTS}
+    variants = [*LAYOUTS, "eager"]
+    times: dict[str, list[float]] = {k: [] for k in variants}
     same: dict[str, bool] = {}
     _, reference = run("bhtd")  # also the warm-up
+    run("eager")  # its warm-up
     for _ in range(args.repeats):
-        for layout in LAYOUTS:
+        for layout in variants:
             seconds, rows = run(layout)
             times[layout].append(seconds)
             same[layout] = same.get(layout, True) and rows == reference

@@ -14,22 +14,27 @@ values. This probe measures it two ways, one thread, on a random-init model of t
   position, head, dim: the filled part of every row is one block, heads interleaved),
   each against one forward pass over the full rows (the bench's bound), with the sampled tokens
   compared to today's layout;
+- attention alone again, at t = 52, over the experiment's number of layers with the caches pushed
+  out of the CPU's caches between calls, in float32 and in bfloat16 (a half-precision cache reads
+  half the bytes);
 - and, for scale, today's layout with transformers' eager attention (`eager`: matmul, softmax,
   matmul) in place of SDPA, which computes the same function with other float rounding, so its
   samples may differ.
 
     python probes/decode_cache_layout.py --repeats 3
 
-What it found (probes/results/decode_cache_layout.jsonl: runs of 3, 5 and 5 repeats, the machine
-otherwise idle; the third added `eager`): warm and alone, attention on the view took 1.31-1.53×
-as long as on a contiguous copy, but no layout made decode faster. Decode took 1.52-1.65 s with
-today's layout, 1.62-1.70 s padded and 1.65-1.79 s position-major (0.54-0.58, 0.51-0.55 and
-0.49-0.54 of the forward bound), all sampling the same tokens; eager attention took 1.64 s against
-today's 1.63 s in the same run (it sampled the same tokens too). Today's layout and SDPA stay.
-Inside decode, the attention call takes about 2.4 ms per layer and step (torch.profiler, 35 % of
-decode) against about 1.0 ms for the same shape in this warm loop: the four layers' cache (84 MB
-at capacity) does not stay in the CPU's caches, so what decode pays for is reading it, whatever
-its strides or kernel.
+What it found (probes/results/decode_cache_layout.jsonl: runs of 3, 5, 5 and 5 repeats, the
+machine otherwise idle; the third added `eager`, the fourth the cold attention): warm and alone,
+attention on the view took 1.31-1.53× as long as on a contiguous copy, but no layout made decode
+faster. Decode took 1.52-1.67 s with today's layout, 1.62-1.71 s padded and 1.65-1.79 s
+position-major (0.54-0.58, 0.51-0.55 and 0.49-0.54 of the forward bound), all sampling the same
+tokens; eager attention took 1.64 and 1.66 s against today's 1.63 and 1.67 s in the same runs (it
+sampled the same tokens too). Today's layout and SDPA stay. Inside decode, the attention call
+takes about 2.4 ms per layer and step (torch.profiler, 35 % of decode), about 1.0 ms for the same
+shape in the warm loop and 2.96 ms with the caches pushed out between calls: the four layers'
+cache (84 MB at capacity) does not stay in the CPU's caches, so what decode pays for is reading
+it, whatever its strides or kernel. A bfloat16 cache would read half the bytes, but this CPU
+(AVX2, no native bfloat16 arithmetic) took 4.87 ms per cold call in bfloat16.
 
 One json line is appended to probes/results/decode_cache_layout.jsonl.
 """
@@ -114,6 +119,26 @@ def attention_alone(batch: int, heads: int, dim: int, capacity: int, lengths: li
     return out
 
 
+def attention_cold(batch: int, heads: int, dim: int, capacity: int, layers: int, t: int, dtype: torch.dtype,
+                   repeat: int) -> float:
+    """Milliseconds per SDPA call over `layers` caches of the given dtype, each call after a pass
+    over 32 MB that pushes the caches out of the CPU's caches as a decoding step's other work
+    does; that pass, timed alone, is subtracted."""
+    g = torch.Generator().manual_seed(0)
+    caches = [(torch.randn(batch, heads, capacity, dim, generator=g).to(dtype),
+               torch.randn(batch, heads, capacity, dim, generator=g).to(dtype)) for _ in range(layers)]
+    q = torch.randn(batch, heads, 1, dim, generator=g).to(dtype)
+    other = torch.randn(8_000_000, generator=g)
+
+    def step():
+        for k, v in caches:
+            F.scaled_dot_product_attention(q, k[:, :, :t], v[:, :, :t])
+            other.mul_(1.0)
+
+    evict = timed(lambda: [other.mul_(1.0) for _ in caches], repeat)
+    return 1e3 * (timed(step, repeat) - evict) / layers
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=3)
@@ -130,6 +155,10 @@ def main():
     row = {"batch": args.batch, "prompt": args.prompt, "new": args.new, "repeats": args.repeats,
            "attention": attention_alone(args.batch, heads, arch["hidden_size"] // heads, capacity,
                                         [8, 24, 40, 56, 72, 80], repeat=50)}
+    cold = {str(dtype).removeprefix("torch."): attention_cold(args.batch, heads, arch["hidden_size"] // heads,
+                                                              capacity, arch["num_hidden_layers"], 52, dtype, 20)
+            for dtype in (torch.float32, torch.bfloat16)}
+    row["attention_cold_ms_at_52"] = cold
 
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(4, len(tok), (args.batch, args.prompt), generator=g)

@@ -19,22 +19,25 @@ values. This probe measures it two ways, one thread, on a random-init model of t
   half the bytes);
 - and, for scale, today's layout with transformers' eager attention (`eager`: matmul, softmax,
   matmul) in place of SDPA, which computes the same function with other float rounding, so its
-  samples may differ.
+  samples may differ; and `dynamic`, decode's plain algorithm (`fast=False`: transformers'
+  DynamicCache, which copies the whole cache at every token).
 
     python probes/decode_cache_layout.py --repeats 3
 
-What it found (probes/results/decode_cache_layout.jsonl: runs of 3, 5, 5 and 5 repeats, the
-machine otherwise idle; the third added `eager`, the fourth the cold attention): warm and alone,
-attention on the view took 1.31-1.53× as long as on a contiguous copy, but no layout made decode
-faster. Decode took 1.52-1.67 s with today's layout, 1.62-1.71 s padded and 1.65-1.79 s
-position-major (0.54-0.58, 0.51-0.55 and 0.49-0.54 of the forward bound), all sampling the same
-tokens; eager attention took 1.64 and 1.66 s against today's 1.63 and 1.67 s in the same runs (it
-sampled the same tokens too). Today's layout and SDPA stay. Inside decode, the attention call
-takes about 2.4 ms per layer and step (torch.profiler, 35 % of decode), about 1.0 ms for the same
-shape in the warm loop and 2.96 ms with the caches pushed out between calls: the four layers'
+What it found (probes/results/decode_cache_layout.jsonl: five runs of 3-5 repeats, the machine
+otherwise idle; the third added `eager`, the fourth the cold attention, the fifth `dynamic`):
+warm and alone, attention on the view took 1.31-1.55× as long as on a contiguous copy, but no
+layout made decode faster. Decode took 1.52-1.70 s with today's layout, 1.62-1.74 s padded and
+1.65-1.79 s position-major (0.54-0.58, 0.51-0.55 and 0.49-0.54 of the forward bound), all sampling
+the same tokens. Eager attention took 1.64, 1.66 and 1.64 s against today's 1.63, 1.67 and 1.70 s
+in the same runs, and DynamicCache 1.67 s against 1.70 s: at one row per prompt with no row
+finishing, the preallocated cache is no faster than transformers' cache on this machine (both
+sampled the same tokens). Today's layout and SDPA stay. Inside decode, the attention call takes
+about 2.4 ms per layer and step (torch.profiler, 35 % of decode), about 1.0 ms for the same shape
+in the warm loop and 2.96-3.04 ms with the caches pushed out between calls: the four layers'
 cache (84 MB at capacity) does not stay in the CPU's caches, so what decode pays for is reading
 it, whatever its strides or kernel. A bfloat16 cache would read half the bytes, but this CPU
-(AVX2, no native bfloat16 arithmetic) took 4.87 ms per cold call in bfloat16.
+(AVX2, no native bfloat16 arithmetic) took 4.71-4.87 ms per cold call in bfloat16.
 
 One json line is appended to probes/results/decode_cache_layout.jsonl.
 """
@@ -171,7 +174,8 @@ def main():
         model.set_attn_implementation("eager" if layout == "eager" else "sdpa")
         try:
             start = time.perf_counter()
-            rows, _ = decode(model, ids, mask, 1, sampling, -1, torch.Generator().manual_seed(0))
+            rows, _ = decode(model, ids, mask, 1, sampling, -1, torch.Generator().manual_seed(0),
+                             fast=layout != "dynamic")
             return time.perf_counter() - start, rows
         finally:
             generation.PreallocatedLayer = PreallocatedLayer
@@ -179,11 +183,11 @@ def main():
 
     with torch.no_grad():
         forward = timed(lambda: model(input_ids=full), 3)
-    variants = [*LAYOUTS, "eager"]
+    variants = [*LAYOUTS, "eager", "dynamic"]
     times: dict[str, list[float]] = {k: [] for k in variants}
     same: dict[str, bool] = {}
     _, reference = run("bhtd")  # also the warm-up
-    run("eager")  # its warm-up
+    run("eager"), run("dynamic")  # their warm-ups
     for _ in range(args.repeats):
         for layout in variants:
             seconds, rows = run(layout)

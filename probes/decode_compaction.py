@@ -13,7 +13,7 @@ against the plain algorithm's 1.81 s, the preallocated cache dropping rows at ev
 0) is 1.08x faster, 1/8 1.30x, 1/4 1.29x, 1/2 1.24x; every variant sampled the same tokens. A
 quarter stays (1/8 is within the noise of it).
 
-Rerun twice later on a pi_0 rebuilt from scratch in a fresh clone (commit 1965c77's sft rule; its
+Rerun twice later on a pi_0 rebuilt from scratch in a fresh clone (commit 88aba31's sft rule; its
 samples had 19,976 tokens against 19,984 above), on a day the machine ran the forward pass 15-30 %
 slower than before: against the plain algorithm's 1.96 and 1.84 s, share 0 was 0.93x and 0.90x,
 1/8 1.01x and 0.95x, 1/4 1.02x and 0.95x, 1/2 1.04x and 1.01x, with the same tokens. The gain above

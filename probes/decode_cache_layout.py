@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from _records import append_record
 
 from dapo import generation
+from dapo.bench import _timed as timed
 from dapo.generation import PreallocatedLayer, Sampling, decode
 from dapo.models import build_char_tokenizer, build_policy
 from dapo.params import load_params
@@ -94,14 +95,6 @@ class PositionMajorLayer(PreallocatedLayer):
 
 
 LAYOUTS = {"bhtd": PreallocatedLayer, "bhtd_pad": PaddedLayer, "bthd": PositionMajorLayer}
-
-
-def timed(fn, repeat: int) -> float:
-    fn()
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat
 
 
 def attention_alone(batch: int, heads: int, dim: int, capacity: int, lengths: list[int], repeat: int) -> dict:
@@ -154,14 +147,13 @@ def main():
     tok = build_char_tokenizer()
     model = build_policy(tok, arch, seed=0).eval()
     heads = arch["num_attention_heads"]
-    capacity = args.prompt + args.new
+    head_dim, capacity = arch["hidden_size"] // heads, args.prompt + args.new
     row = {"batch": args.batch, "prompt": args.prompt, "new": args.new, "repeats": args.repeats,
-           "attention": attention_alone(args.batch, heads, arch["hidden_size"] // heads, capacity,
-                                        [8, 24, 40, 56, 72, 80], repeat=50)}
-    cold = {str(dtype).removeprefix("torch."): attention_cold(args.batch, heads, arch["hidden_size"] // heads,
-                                                              capacity, arch["num_hidden_layers"], 52, dtype, 20)
-            for dtype in (torch.float32, torch.bfloat16)}
-    row["attention_cold_ms_at_52"] = cold
+           "attention": attention_alone(args.batch, heads, head_dim, capacity, [8, 24, 40, 56, 72, 80], repeat=50),
+           "attention_cold_ms_at_52": {
+               str(dtype).removeprefix("torch."): attention_cold(args.batch, heads, head_dim, capacity,
+                                                                 arch["num_hidden_layers"], 52, dtype, 20)
+               for dtype in (torch.float32, torch.bfloat16)}}
 
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(4, len(tok), (args.batch, args.prompt), generator=g)
@@ -182,12 +174,13 @@ def main():
             model.set_attn_implementation("sdpa")
 
     with torch.no_grad():
-        forward = timed(lambda: model(input_ids=full), 3)
+        forward = timed(lambda: model(input_ids=full), repeat=3)
     variants = [*LAYOUTS, "eager", "dynamic"]
     times: dict[str, list[float]] = {k: [] for k in variants}
     same: dict[str, bool] = {}
     _, reference = run("bhtd")  # also the warm-up
-    run("eager"), run("dynamic")  # their warm-ups
+    for layout in ("eager", "dynamic"):  # their warm-ups
+        run(layout)
     for _ in range(args.repeats):
         for layout in variants:
             seconds, rows = run(layout)

@@ -7,23 +7,30 @@ shard the data with their own distributed samplers, which order it differently f
 and each grpo process samples its share of the responses from its own random stream, so only
 their global batches are the same, not their curves.
 
+A two-process job killed after a checkpoint resumes, in both processes, to the bytes of an
+uninterrupted two-process run.
+
 Tolerance: the two runs differ only in float summation order (each process sums its shard, DDP
 sums the processes), about 1e-7 relative per step here; 1e-4 leaves room for it to compound.
 """
 
 import json
 import shlex
+import subprocess
 import sys
+import time
 
 import mlflow
 import pandas as pd
+import psutil
 import pytest
 import torch
 import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
 from dapo.models import load_policy
-from helpers import REPO, assert_same_training, run, stage_args, training_workspace
+from dapo.training import CHECKPOINT_MINUTES
+from helpers import REPO, assert_same_training, run, stage_args, toolchain_env, training_workspace
 
 pytestmark = pytest.mark.slow
 LAUNCHER = yaml.safe_load((REPO / "workflow/profiles/cpu-ddp/config.yaml").read_text())["set-resources"]
@@ -97,6 +104,44 @@ def test_only_the_main_process_writes(runs):
     for stage in STAGES:
         names = sorted(p.name for p in (ddp / stage).iterdir())
         assert names == ["curve.csv", "metrics.json", "model"], names  # no second writer's temporaries
+
+
+def test_a_killed_two_process_job_resumes_to_the_same_bytes(ws):
+    """The actor stage under the cpu-ddp launcher, saving after every step: kill -9 the launch
+    (launcher and both workers, as a preempted node would lose them) once a save is on disk; the rerun resumes in both processes and
+    writes the model and curve of an uninterrupted two-process run, byte for byte."""
+    launcher = shlex.split(LAUNCHER["actor"]["launcher"].replace("workflow/", f"{REPO}/workflow/"))
+    cwd = ws / "resume"
+    cwd.mkdir()
+
+    def command(out: str) -> list[str]:  # 12 states, 3 per batch, 40 epochs: 160 steps
+        return [*launcher, "-m", "dapo.stages.actor", *stage_args(ws, "actor", str(cwd / out)),
+                "--set", "actor.epochs=40"]
+
+    def env(minutes: str) -> dict[str, str]:
+        return {**toolchain_env(cwd), CHECKPOINT_MINUTES: minutes}
+
+    subprocess.run(command("whole"), cwd=cwd, env=env("0"), check=True, capture_output=True, timeout=600)
+    job = subprocess.Popen(command("killed"), cwd=cwd, env=env("1e-9"), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((cwd / "killed.resume").glob("step-*[0-9]")):
+        assert job.poll() is None and time.time() < deadline, "the job ended or stalled before its first save"
+        time.sleep(0.01)
+    # torchrun starts each worker in a session of its own: kill the whole tree, the launcher last
+    for proc in [*psutil.Process(job.pid).children(recursive=True), psutil.Process(job.pid)]:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    job.wait()
+    rerun = subprocess.run(command("killed"), cwd=cwd, env=env("0"), capture_output=True, text=True, timeout=600,
+                           check=False)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert rerun.stdout.count("actor: resumed at step ") == 2  # once per process
+    assert not (cwd / "killed.resume").exists()
+    for f in ("model/model.safetensors", "curve.csv"):
+        assert (cwd / "killed" / f).read_bytes() == (cwd / "whole" / f).read_bytes(), f
 
 
 def test_accelerate_configs_load():

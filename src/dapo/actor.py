@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .logprobs import action_logps, sampled_ids
 from .losses import dapo_loss
-from .training import LogWindow, Optimiser, token_count
+from .training import Checkpoints, LogWindow, Optimiser, token_count
 
 
 def state_batches(state_ids: list[int], states_per_batch: int, rng: random.Random) -> list[list[int]]:
@@ -58,8 +58,9 @@ def action_weights(data: pd.DataFrame, scheme: str) -> list[float]:
 
 def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: pd.DataFrame,
                 hp: dict[str, Any], on_log: Callable[[int, dict[str, float]], None] | None = None,
-                progress: bool = True) -> dict[str, float]:
+                progress: bool = True, checkpoints: Checkpoints | None = None) -> dict[str, float]:
     """Minimise the mean DAPO loss over `data` (state, action, eos, advantage, ref_logp columns).
+    With `checkpoints`, resumes from the last one and saves new ones as it goes.
 
     hp: beta, lr, epochs, states_per_batch, warmup_steps, weight_decay, max_grad_norm, seed, log_every, and
     action_weight (see `action_weights`), target_floor (see `dapo_loss`).
@@ -73,29 +74,32 @@ def train_actor(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data
     adv = torch.tensor(data["advantage"].to_numpy(), dtype=torch.float32)
     weight = torch.tensor(action_weights(data, hp.get("action_weight", "unique")), dtype=torch.float32)
     ref = torch.tensor(data["ref_logp"].to_numpy(), dtype=torch.float32)
-    total = hp["epochs"] * math.ceil(len(set(sids)) / hp["states_per_batch"])
-    bar = tqdm(total=total, desc="actor", unit="step", disable=not (progress and optim.is_main_process),
-               mininterval=5)
-    window, start, first = LogWindow(hp["log_every"], total, on_log), time.time(), None
-    for _ in range(hp["epochs"]):
-        for batch in state_batches(sids, hp["states_per_batch"], rng):
-            idx, share = optim.shard(batch, weight[batch].tolist())
-            logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
-                                 [eos[i] for i in idx], action_ids and [action_ids[i] for i in idx])
-            losses, _ = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"],
-                                  hp.get("target_floor"))
-            w = weight[idx].to(losses.device)
-            loss_value, grad_norm = optim.step((w * losses).sum() / w.sum(), share)
-            bar.update(1)
-            # the log-ratio statistics of the whole batch, whichever process computed each pair
-            rows = optim.gather(torch.tensor(idx))
-            _, stats = dapo_loss(optim.gather(logps), ref[rows], adv[rows], hp["beta"], hp.get("target_floor"))
-            row = {"actor/loss": loss_value, "actor/grad_norm": grad_norm,
-                   **{f"actor/{k}": float(v) for k, v in stats.items()}}
-            first = first or row
-            mean = window.add(optim.steps, row)
-            if mean:
-                bar.set_postfix(loss=f"{mean['actor/loss']:.3g}", sign=f"{mean['actor/sign_agreement']:.2f}")
+    batches = [b for _ in range(hp["epochs"]) for b in state_batches(sids, hp["states_per_batch"], rng)]
+    checkpoints = checkpoints or Checkpoints(None)
+    done, saved = checkpoints.resume(optim, on_log, len(batches))
+    bar = tqdm(total=len(batches), initial=done, desc="actor", unit="step",
+               disable=not (progress and optim.is_main_process), mininterval=5)
+    window, start, first = LogWindow(hp["log_every"], len(batches), checkpoints.log), time.time(), saved.get("first")
+    window.rows = saved.get("window", [])
+    for batch in batches[done:]:
+        idx, share = optim.shard(batch, weight[batch].tolist())
+        logps = action_logps(model, tokenizer, [states[i] for i in idx], [actions[i] for i in idx],
+                             [eos[i] for i in idx], action_ids and [action_ids[i] for i in idx])
+        losses, _ = dapo_loss(logps, ref[idx].to(logps.device), adv[idx].to(logps.device), hp["beta"],
+                              hp.get("target_floor"))
+        w = weight[idx].to(losses.device)
+        loss_value, grad_norm = optim.step((w * losses).sum() / w.sum(), share)
+        bar.update(1)
+        # the log-ratio statistics of the whole batch, whichever process computed each pair
+        rows = optim.gather(torch.tensor(idx))
+        _, stats = dapo_loss(optim.gather(logps), ref[rows], adv[rows], hp["beta"], hp.get("target_floor"))
+        row = {"actor/loss": loss_value, "actor/grad_norm": grad_norm,
+               **{f"actor/{k}": float(v) for k, v in stats.items()}}
+        first = first or row
+        mean = window.add(optim.steps, row)
+        if mean:
+            bar.set_postfix(loss=f"{mean['actor/loss']:.3g}", sign=f"{mean['actor/sign_agreement']:.2f}")
+        checkpoints.save_if_due({"window": window.rows, "first": first})
     bar.close()
     model.eval()
     return {"actor/steps": optim.steps, "actor/train_seconds": time.time() - start, "actor/processes": optim.processes,

@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .losses import critic_bce_loss
 from .tasks import Task
-from .training import LogWindow, Optimiser, token_count
+from .training import Checkpoints, LogWindow, Optimiser, token_count
 
 
 def split_by_prompt(prompt_ids: list[str], val_fraction: float, seed: int) -> np.ndarray:
@@ -116,8 +116,9 @@ def value_traces(task: Task, problems: dict[str, dict], records: list[dict],
 def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
                  labels: np.ndarray, hp: dict[str, Any],
                  on_log: Callable[[int, dict[str, float]], None] | None = None,
-                 progress: bool = True) -> dict[str, float]:
+                 progress: bool = True, checkpoints: Checkpoints | None = None) -> dict[str, float]:
     """BCE on soft labels for hp['epochs'] epochs of shuffled batches; returns summary metrics.
+    With `checkpoints`, resumes from the last one and saves new ones as it goes.
 
     hp: epochs, batch_size, lr, warmup_steps, weight_decay, seed, log_every.
     """
@@ -125,24 +126,28 @@ def train_critic(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tex
     model = optim.model
     model.train()
     rng = random.Random(hp["seed"])
-    order = list(range(len(texts)))
-    y = torch.tensor(labels, dtype=torch.float32)
-    steps_per_epoch = math.ceil(len(order) / hp["batch_size"])
-    start, total = time.time(), hp["epochs"] * steps_per_epoch
-    window = LogWindow(hp["log_every"], total, on_log)
-    bar = tqdm(total=total, desc="critic", unit="step", disable=not (progress and optim.is_main_process),
-               mininterval=5)
+    order, batches = list(range(len(texts))), []
     for _ in range(hp["epochs"]):
         rng.shuffle(order)
-        for b in range(0, len(order), hp["batch_size"]):
-            idx, share = optim.shard(order[b:b + hp["batch_size"]])
-            logits = _logits(model, tokenizer, [texts[i] for i in idx], pieces=2)
-            loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
-            loss_value, _ = optim.step(loss, share)
-            bar.update(1)
-            mean = window.add(optim.steps, {"critic/train_bce": loss_value})
-            if mean:
-                bar.set_postfix(bce=f"{mean['critic/train_bce']:.4f}")
+        batches += [order[b:b + hp["batch_size"]] for b in range(0, len(order), hp["batch_size"])]
+    y = torch.tensor(labels, dtype=torch.float32)
+    start, total = time.time(), len(batches)
+    checkpoints = checkpoints or Checkpoints(None)
+    done, saved = checkpoints.resume(optim, on_log, total)
+    window = LogWindow(hp["log_every"], total, checkpoints.log)
+    window.rows = saved.get("window", [])
+    bar = tqdm(total=total, initial=done, desc="critic", unit="step",
+               disable=not (progress and optim.is_main_process), mininterval=5)
+    for batch in batches[done:]:
+        idx, share = optim.shard(batch)
+        logits = _logits(model, tokenizer, [texts[i] for i in idx], pieces=2)
+        loss = critic_bce_loss(logits, y[idx].to(logits.device)).mean()
+        loss_value, _ = optim.step(loss, share)
+        bar.update(1)
+        mean = window.add(optim.steps, {"critic/train_bce": loss_value})
+        if mean:
+            bar.set_postfix(bce=f"{mean['critic/train_bce']:.4f}")
+        checkpoints.save_if_due({"window": window.rows})
     bar.close()
     model.eval()
     return {"critic/steps": optim.steps, "critic/train_seconds": time.time() - start, "critic/processes": optim.processes,

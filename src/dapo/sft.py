@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .tasks import Task
-from .training import LogWindow, Optimiser
+from .training import Checkpoints, LogWindow, Optimiser
 
 IGNORE = -100
 
@@ -61,9 +61,10 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> SFTBatc
 
 def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]], pad_id: int,
               hp: dict[str, Any], on_log: Callable[[int, dict[str, float]], None] | None = None,
-              progress: bool = True, name: str = "sft") -> dict[str, float]:
+              progress: bool = True, name: str = "sft", checkpoints: Checkpoints | None = None) -> dict[str, float]:
     """Train for hp['steps'] optimiser steps on random batches; returns summary metrics, named
-    `<name>/...` (the rft baseline trains with this loop too).
+    `<name>/...` (the rft baseline trains with this loop too). With `checkpoints`, resumes from the
+    last one and saves new ones as it goes.
 
     hp: steps, batch_size, lr, warmup_steps, weight_decay, max_grad_norm, adam_betas, seed, log_every.
     """
@@ -72,13 +73,18 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
                       total_steps=hp["steps"], betas=tuple(hp["adam_betas"]))
     model = optim.model
     model.train()
-    start, tokens, trained = time.time(), 0, 0
+    checkpoints = checkpoints or Checkpoints(None)
+    done, saved = checkpoints.resume(optim, on_log, hp["steps"])
+    start, tokens, trained, mean = time.time(), saved.get("tokens", 0), 0, saved.get("mean")
     window = LogWindow(hp["log_every"], hp["steps"], None)
+    window.rows = saved.get("window", [])
     bar = tqdm(range(1, hp["steps"] + 1), desc=name, unit="step", disable=not (progress and optim.is_main_process),
                mininterval=5)
     for step in bar:
         idx = torch.randint(len(examples), (hp["batch_size"],), generator=g).tolist()
         trained += sum(len(examples[i][0]) for i in idx)  # the whole batch's, over every process
+        if step <= done:  # resumed: this batch was drawn only to move the generator past it
+            continue
         # the loss is the mean over the batch's label tokens, so a process's share is its tokens'
         idx, share = optim.shard(idx, [sum(y != IGNORE for y in examples[i][1]) for i in idx])
         batch = collate([examples[i] for i in idx], pad_id)
@@ -91,8 +97,8 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
         if point:
             mean = point[f"{name}/loss"]
             bar.set_postfix(loss=f"{mean:.4f}")
-            if on_log:
-                on_log(step, {**point, f"{name}/lr": optim.lr})
+            checkpoints.log(step, {**point, f"{name}/lr": optim.lr})
+        checkpoints.save_if_due({"window": window.rows, "tokens": tokens, "mean": mean})
     elapsed = time.time() - start
     model.eval()
     return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": tokens / elapsed,

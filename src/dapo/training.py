@@ -6,12 +6,23 @@ the rows (`Optimiser.shard`). DDP averages gradients over processes, so each pro
 shard's mean loss by its share of the batch's weight times the number of processes: the averaged
 gradient is then the gradient of the global batch's mean, and the loss curve is the single-process
 one up to float summation order (tests/test_multiprocess.py).
+
+Resume: a loop given `Checkpoints` saves its state every few minutes while it trains, and a rerun of
+the killed job goes on from the last save and ends with the bytes of an uninterrupted run
+(tests/test_resume.py).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
+import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 from accelerate import Accelerator, PartialState
@@ -23,6 +34,8 @@ from transformers import (
     get_constant_schedule_with_warmup,
     get_cosine_schedule_with_warmup,
 )
+
+from .io import InputError
 
 
 def process_state() -> PartialState:
@@ -198,3 +211,162 @@ class Optimiser:
         self.opt.zero_grad(set_to_none=True)
         self.steps += 1
         return total, float(grad_norm)
+
+
+CHECKPOINT_MINUTES = "DAPO_CHECKPOINT_MINUTES"
+
+
+def checkpoint_minutes() -> float:
+    """Minutes between a training loop's checkpoints: the environment's DAPO_CHECKPOINT_MINUTES,
+    30 when unset, 0 for none. An execution setting, like the thread count: it never changes what a
+    job computes, so it is not an experiment param and no cache depends on it."""
+    raw = os.environ.get(CHECKPOINT_MINUTES, "30")
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = -1.0
+    if not (math.isfinite(minutes) and minutes >= 0):
+        raise InputError(f"{CHECKPOINT_MINUTES}={raw!r}: expected the minutes between training checkpoints, "
+                         "a number >= 0 (0 saves none)")
+    return minutes
+
+
+def job_fingerprint(command: Sequence[str], params: dict[str, Any], inputs: Sequence[str | Path]) -> str:
+    """A digest of what a training job computes from: its command line, its params, the size and
+    modification time of every input file (a rerun after an input changed must start afresh), the
+    dapo package's source, the versions of torch, transformers and accelerate, and the processes
+    of the launch. Sizes and times rather than contents: hashing a 7B checkpoint would take longer
+    than the save it guards."""
+    import hashlib
+
+    import accelerate
+    import transformers
+
+    files = []
+    for path in map(Path, inputs):
+        for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if f.is_file():
+                stat = f.stat()
+                files.append([str(f), stat.st_size, stat.st_mtime_ns])
+    package = Path(__file__).parent
+    source = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(package.rglob("*.py")))).hexdigest()
+    state = process_state()
+    record = {"command": list(command), "params": params, "inputs": files, "source": source,
+              "versions": [torch.__version__, transformers.__version__, accelerate.__version__],
+              "launch": [state.num_processes, str(state.distributed_type)]}
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Checkpoints:
+    """Mid-loop checkpoints of one training loop, so that a killed job resumes instead of restarting.
+
+    Saved every `minutes` of training into `directory/step-<n>` (written as `.tmp`, then renamed, so
+    a kill during a save leaves the previous one whole; older ones are removed): accelerate's state
+    (model, optimiser, RNG of every process) with the learning-rate schedule, and `loop.json`, with
+    the optimiser steps done, the curve points sent so far and the loop's own values (its log
+    window, counters). Batch order is not saved: each loop draws it from its seed, so a resumed loop
+    redraws it and skips the batches of the steps done.
+
+    `fingerprint` names what the job computes from (its command line, params, inputs, code and
+    launch); a checkpoint made under another one is discarded, never resumed. A directory of None
+    saves and resumes nothing.
+
+    A loop calls `resume` once, after building its Optimiser, sends its curve points through `log`,
+    and calls `save_if_due` after every step; the stage calls `clear` once its outputs are written.
+    """
+
+    def __init__(self, directory: str | Path | None, fingerprint: str = "", minutes: float = 0.0):
+        self.dir = Path(directory) if directory is not None else None
+        self.fingerprint, self.every_s = fingerprint, minutes * 60
+        self.optim: Optimiser | None = None
+        self.sink: Callable[[int, dict[str, float]], None] | None = None
+        self.points: list[tuple[int, dict[str, float]]] = []
+        self.total, self.last_save = 0, 0.0
+
+    def resume(self, optim: Optimiser, on_log: Callable[[int, dict[str, float]], None] | None,
+               total: int) -> tuple[int, dict[str, Any]]:
+        """Attach to the loop (`total` optimiser steps) and restore the newest checkpoint made under
+        this fingerprint, replaying its curve points to `on_log`. Returns the steps done and the loop
+        values given to `save_if_due`; (0, {}) when starting afresh."""
+        self.optim, self.sink, self.total, self.last_save = optim, on_log, total, time.time()
+        if self.dir is None:
+            return 0, {}
+        optim.accelerator.register_for_checkpointing(optim.sched)
+        saves = sorted(self.dir.glob("step-*[0-9]"))
+        if not saves:
+            return 0, {}
+        try:
+            meta = json.loads((saves[-1] / "loop.json").read_text())
+        except (OSError, ValueError) as e:
+            raise InputError(f"{optim.name}: unreadable checkpoint {saves[-1]} ({e}); remove {self.dir} to start "
+                             "the job afresh") from e
+        if meta["fingerprint"] != self.fingerprint:
+            print(f"{optim.name}: not resuming from {saves[-1]}: it was made from other inputs, code or launch")
+            optim.accelerator.wait_for_everyone()
+            if optim.is_main_process:
+                shutil.rmtree(self.dir)
+            return 0, {}
+        try:
+            optim.accelerator.load_state(str(saves[-1]))
+        except Exception as e:  # any damage to a save ends in the same advice
+            cause = (str(e).strip().splitlines() or [""])[0][:200]
+            raise InputError(f"{optim.name}: cannot resume from {saves[-1]} ({type(e).__name__}: {cause}); remove "
+                             f"{self.dir} to start the job afresh") from e
+        optim.steps = meta["steps"]
+        for step, point in meta["points"]:
+            self.log(step, point)
+        print(f"{optim.name}: resumed at step {optim.steps} of {total} from {saves[-1]}")
+        return optim.steps, meta["values"]
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        """The loop's curve sink: remembers the point for the next save and passes it on."""
+        self.points.append((step, metrics))
+        if self.sink:
+            self.sink(step, metrics)
+
+    def save_if_due(self, values: dict[str, Any]) -> None:
+        """After an optimiser step: save when `minutes` have passed since the last save (or the
+        loop's start), and the loop is not done. `values`: the loop's own values (JSON)."""
+        optim = self.optim
+        if self.dir is None or not self.every_s or optim.steps >= self.total:
+            return
+        due = time.time() - self.last_save >= self.every_s
+        if optim.processes > 1:  # every process must take part in a save: the main one decides
+            from accelerate.utils import broadcast_object_list
+
+            due = broadcast_object_list([due])[0]
+        if due:
+            self.save(values)
+
+    def save(self, values: dict[str, Any]) -> None:
+        optim, acc = self.optim, self.optim.accelerator
+        final = self.dir / f"step-{optim.steps:09d}"
+        if final.exists():  # this step is saved already
+            return
+        tmp = final.with_name(final.name + ".tmp")
+        if acc.is_main_process and tmp.exists():
+            shutil.rmtree(tmp)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
+        if acc.is_main_process:
+            (tmp / "loop.json").write_text(json.dumps(
+                {"fingerprint": self.fingerprint, "steps": optim.steps, "points": self.points, "values": values}))
+            os.replace(tmp, final)
+            for old in self.dir.glob("step-*"):
+                if old != final:
+                    shutil.rmtree(old)
+        acc.wait_for_everyone()
+        self.last_save = time.time()
+
+    def clear(self) -> None:
+        """Remove the checkpoints (the job's outputs are written). Main process only."""
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def job_checkpoints(params: dict[str, Any], out: str | Path, inputs: Sequence[str | Path]) -> Checkpoints:
+    """The training checkpoints of the running stage job, in `<out>.resume` beside its output
+    (which the workflow removes before a rerun) until the stage calls `clear()`; saved every
+    DAPO_CHECKPOINT_MINUTES, resumed only by the same command on the same inputs and code."""
+    return Checkpoints(f"{str(out).rstrip('/')}.resume", job_fingerprint(sys.argv, params, inputs),
+                       checkpoint_minutes())

@@ -47,12 +47,13 @@ def read_inputs(stage: str, args, params) -> tuple[Task, dict[str, dict], Any]:
     return task, problems, responses
 
 
-def finish(run, curve: _cli.Curve, model, tokenizer, args, metrics: dict[str, Any]) -> None:
+def finish(run, curve: _cli.Curve, model, tokenizer, args, metrics: dict[str, Any]) -> bool:
     """Write the trained policy, metrics and curve from the main process (under accelerate launch
-    the others return, after handing over their shards under FSDP)."""
+    the others return, after handing over their shards under FSDP); True in the process that wrote."""
     model = trained_model(model)
     if model is None:
-        return
+        return False
     out = Path(args.out)
     save_checkpoint(model, tokenizer, out / "model")
     _chain.finish(run, out, metrics, curve)
+    return True

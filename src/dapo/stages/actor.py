@@ -15,7 +15,7 @@ from pathlib import Path
 from ..actor import fit_stats, state_subset, train_actor
 from ..io import read_parquet
 from ..models import load_policy, save_checkpoint
-from ..training import trained_model
+from ..training import job_checkpoints, trained_model
 from . import _chain, _cli
 
 
@@ -29,8 +29,9 @@ def main(args, params):
     run = _chain.start_run("actor", params, args)
     curve = _cli.Curve(run)
     print(f"actor: {len(data)} (state, action) pairs over {data['state_id'].nunique()} states, beta {hp['beta']}")
+    resume = job_checkpoints(params, args.out, [args.policy, args.advantages])
     summary = train_actor(model, tok, data, {**hp, "seed": _chain.chain_seed(args, 4)},
-                          on_log=curve.log)
+                          on_log=curve.log, checkpoints=resume)
     model = trained_model(model)
     if model is None:  # under accelerate launch, one process evaluates, writes and logs
         return
@@ -40,6 +41,7 @@ def main(args, params):
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
     _chain.finish(run, out, metrics, curve)
+    resume.clear()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from ..critic import critic_quality, predict_values, split_by_prompt, train_crit
 from ..io import read_jsonl, read_parquet
 from ..models import load_critic, save_checkpoint
 from ..tasks import get_task
-from ..training import trained_model
+from ..training import job_checkpoints, trained_model
 from . import _chain, _cli
 
 
@@ -37,9 +37,10 @@ def main(args, params):
     curve = _cli.Curve(run)
     print(f"critic: {len(train)} training states, {len(held_texts)} held out, init {args.init}")
     before = critic_quality(predict_values(model, tok, held_texts, hp["batch_size"]), labels[held]) if held_texts else None
+    resume = job_checkpoints(params, args.out, [args.init, args.data, args.states])
     summary = train_critic(model, tok, [texts[i] for i in train], labels[train],
                            {**hp, "seed": _chain.chain_seed(args, 3)},
-                           on_log=curve.log)
+                           on_log=curve.log, checkpoints=resume)
     model = trained_model(model)
     if model is None:  # under accelerate launch, one process evaluates, writes and logs
         return
@@ -56,6 +57,7 @@ def main(args, params):
     out = Path(args.out)
     save_checkpoint(model, tok, out / "model")
     _chain.finish(run, out, metrics, curve)
+    resume.clear()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..models import load_policy
 from ..rft import rft_demonstrations
 from ..sft import sft_example, train_sft
+from ..training import job_checkpoints
 from . import _baseline, _chain, _cli
 
 
@@ -26,11 +27,13 @@ def main(args, params):
     print(f"rft: {len(examples)} distinct correct responses over {demos['prompt_id'].nunique()} prompts, "
           f"{hp['steps']} steps")
     summary = {}
+    resume = job_checkpoints(params, args.out, [args.policy, args.data, args.responses])
     if examples:
         summary = train_sft(model, examples, tok.pad_token_id, {**hp, "seed": _chain.chain_seed(args, 5)},
-                            on_log=curve.log, name="rft")
+                            on_log=curve.log, name="rft", checkpoints=resume)
     summary.update({"rft/examples": len(examples), "rft/prompts": int(demos["prompt_id"].nunique())})
-    _baseline.finish(run, curve, model, tok, args, summary)
+    if _baseline.finish(run, curve, model, tok, args, summary):
+        resume.clear()
 
 
 if __name__ == "__main__":

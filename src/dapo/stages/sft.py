@@ -17,7 +17,7 @@ from ..models import build_char_tokenizer, build_policy, save_checkpoint
 from ..sft import demonstration, sft_example, train_sft
 from ..tasks import get_task
 from ..tracking import StageRun
-from ..training import trained_model
+from ..training import job_checkpoints, trained_model
 from . import STARTED, _cli
 
 
@@ -37,7 +37,9 @@ def main(args, params):
     n_params = sum(p.numel() for p in model.parameters())
     print(f"sft ({args.role}): {n_params:,} parameters, {len(examples)} examples, {params['sft']['steps']} steps")
     curve = _cli.Curve(run)
-    summary = train_sft(model, examples, tokenizer.pad_token_id, params["sft"], on_log=curve.log)
+    resume = job_checkpoints(params, args.out, [args.data])
+    summary = train_sft(model, examples, tokenizer.pad_token_id, params["sft"], on_log=curve.log,
+                        checkpoints=resume)
     model = trained_model(model)
     if model is None:  # under accelerate launch, one process writes and logs
         return
@@ -48,6 +50,7 @@ def main(args, params):
     curve.write(args.curve)
     run.log_metrics(summary)
     run.flush(artifacts=[args.metrics])
+    resume.clear()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Resume: a training loop killed after a checkpoint, rerun, ends with the bytes, curve and summary
+"""Resume: a training loop (sft, critic, actor, ppo) killed after a checkpoint, rerun, ends with the bytes, curve and summary
 of an uninterrupted run; a checkpoint made under another fingerprint is never resumed; a stage
 process killed mid-training resumes and clears its checkpoints once its outputs are written."""
 
@@ -19,7 +19,15 @@ from conftest import TINY_LLAMA, problem
 from dapo.actor import train_actor
 from dapo.critic import train_critic
 from dapo.io import InputError
-from dapo.models import build_char_tokenizer, build_policy, load_critic, save_checkpoint
+from dapo.models import (
+    build_char_tokenizer,
+    build_policy,
+    load_critic,
+    load_policy,
+    load_value_model,
+    save_checkpoint,
+)
+from dapo.ppo import train_ppo
 from dapo.sft import sft_example, train_sft
 from dapo.training import CHECKPOINT_MINUTES, Checkpoints, checkpoint_minutes, job_fingerprint
 from helpers import REPO
@@ -108,6 +116,49 @@ def test_a_killed_loop_resumes_to_the_bytes_of_an_uninterrupted_one(loop, task, 
     assert [p.name for p in directory.iterdir()] == ["step-000000011"]
 
 
+PPO_HP = {"prompts_per_step": 4, "samples_per_prompt": 2, "steps": 5, "ppo_epochs": 2, "minibatches": 2,
+          "kl_coef": 0.01, "gamma": 1.0, "lam": 0.95, "clip": 0.2, "value_clip": 0.2, "temperature": 1.0,
+          "max_new_tokens": 8, "actor_lr": 1e-2, "critic_lr": 1e-2, "warmup_steps": 1, "weight_decay": 0.0,
+          "max_grad_norm": 1.0, "adam_betas": [0.9, 0.999], "seed": 0, "log_every": 3}
+
+
+def ppo_run(tmp_path, sink, checkpoints=None):
+    """Five rollouts of 4 of 6 prompts (the queue reshuffles mid-run) with a policy, a value model
+    and a reference from one tiny checkpoint; returns the summary and the two trained models."""
+    path = tmp_path / "ppo_init"
+    tok = build_char_tokenizer()
+    if not path.exists():
+        save_checkpoint(build_policy(tok, TINY_LLAMA, seed=0), tok, path)
+    policy, critic, ref = load_policy(path)[0], load_value_model(path, seed=1)[0], load_policy(path)[0].eval()
+    texts = [f"{k} + {k} =" for k in range(6)]
+    summary = train_ppo(policy, critic, ref, tok, texts, [f"p{k}" for k in range(6)],
+                        lambda prompts, completions, prompt_id: [float(len(c) % 3 == 0) for c in completions],
+                        PPO_HP, on_log=sink, progress=False, checkpoints=checkpoints)
+    return summary, policy, critic
+
+
+def test_a_killed_ppo_run_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path):
+    """PPO's state between rollouts is both models and optimisers, the prompt queue and the two
+    random streams (prompt order and minibatch order, and sampling)."""
+    whole_points = []
+    whole, *whole_models = ppo_run(tmp_path, sink_to(whole_points))
+    assert [s for s, _ in whole_points] == [3, 5]
+    directory = tmp_path / "ppo.resume"
+    # killed at the point of rollout 5: the last save is rollout 4's, mid-window, with two prompts
+    # of the second pass over the six still queued
+    with pytest.raises(Killed):
+        ppo_run(tmp_path, sink_to([], kill_at=5), Checkpoints(directory, "job", EVERY_STEP))
+    assert [p.name for p in directory.iterdir()] == ["step-000000004"]
+    assert len(json.loads((directory / "step-000000004" / "loop.json").read_text())["values"]["queue"]) == 2
+    points = []
+    summary, *models = ppo_run(tmp_path, sink_to(points), Checkpoints(directory, "job", EVERY_STEP))
+    assert points == whole_points
+    assert timeless(summary) == timeless(whole)
+    for mine, theirs in zip(models, whole_models):
+        a, b = mine.state_dict(), theirs.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_checkpoint_of_another_job_is_discarded_not_resumed(task, tmp_path, capsys):
     directory = tmp_path / "out.resume"
     model, tok = fresh("sft", tmp_path)
@@ -133,7 +184,7 @@ def test_a_damaged_checkpoint_is_a_one_line_error_that_names_it(task, tmp_path):
     model, tok = fresh("sft", tmp_path)
     with pytest.raises(Killed):
         sft_loop(model, tok, task, sink_to([], kill_at=6), Checkpoints(directory, "job", EVERY_STEP))
-    (directory / "step-000000005" / "optimizer.bin").write_bytes(b"cut short")
+    (directory / "step-000000005" / "optimiser-0" / "optimizer.bin").write_bytes(b"cut short")
     model, tok = fresh("sft", tmp_path)
     with pytest.raises(InputError, match="cannot resume from .*step-000000005.* remove .*out.resume") as error:
         sft_loop(model, tok, task, sink_to([]), Checkpoints(directory, "job", EVERY_STEP))

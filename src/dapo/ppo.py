@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .generation import Sampling, completion, decode
-from .training import LogWindow, Optimiser
+from .training import Checkpoints, LogWindow, Optimiser
 
 
 def kl_shaped_rewards(logps: torch.Tensor, ref_logps: torch.Tensor, scores: torch.Tensor,
@@ -138,7 +138,7 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
               tokenizer: PreTrainedTokenizerBase, prompts: list[str], prompt_ids: list[str],
               reward: Callable[..., list[float]], hp: dict[str, Any],
               on_log: Callable[[int, dict[str, float]], None] | None = None,
-              progress: bool = True) -> dict[str, float]:
+              progress: bool = True, checkpoints: Checkpoints | None = None) -> dict[str, float]:
     """Online PPO of `policy`, with `critic` (a token value model) and the frozen reference `ref`
     (pi_0; None when kl_coef is 0), on `prompts` (texts; `prompt_ids` go to `reward` beside each
     response, as TRL passes them: reward(prompts, completions, prompt_id) -> list of floats).
@@ -148,6 +148,8 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
     KL-shaped rewards, GAE advantages (whitened) and returns with the values at sampling time, then
     takes ppo_epochs passes of `minibatches` actor and critic updates over the batch.
     Every process samples the same batch (same seed) and trains on its shard of each minibatch.
+    With `checkpoints`, resumes from the last one (both models, their optimisers, and the prompt
+    queue and random streams the next rollout draws from) and saves new ones between rollouts.
 
     hp: prompts_per_step, samples_per_prompt, steps, ppo_epochs, minibatches, kl_coef, gamma, lam,
     clip, value_clip, temperature, max_new_tokens, actor_lr, critic_lr, warmup_steps, weight_decay,
@@ -164,10 +166,17 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
     rng, gen = random.Random(hp["seed"]), torch.Generator(device=actor.device).manual_seed(hp["seed"])
     queue: list[int] = []
     totals = {"ppo/tokens_generated": 0, "ppo/tokens_trained": 0}
-    window = LogWindow(hp["log_every"], hp["steps"], on_log if actor.is_main_process else None)
+    checkpoints = checkpoints or Checkpoints(None)
+    done, saved = checkpoints.resume([actor, value], on_log if actor.is_main_process else None, hp["steps"])
+    window = LogWindow(hp["log_every"], hp["steps"], checkpoints.log)
     start, row = time.time(), {}
-    for step in tqdm(range(1, hp["steps"] + 1), desc="ppo", unit="step", mininterval=5,
-                     disable=not (progress and actor.is_main_process)):
+    if saved:
+        version, state, gauss = saved["rng"]
+        rng.setstate((version, tuple(state), gauss))
+        gen.set_state(torch.tensor(saved["gen"], dtype=torch.uint8))
+        queue, totals, row, window.rows = saved["queue"], saved["totals"], saved["row"], saved["window"]
+    for step in tqdm(range(done + 1, hp["steps"] + 1), initial=done, total=hp["steps"], desc="ppo", unit="step",
+                     mininterval=5, disable=not (progress and actor.is_main_process)):
         if len(queue) < hp["prompts_per_step"]:
             queue += rng.sample(range(len(prompts)), len(prompts))
         chosen, queue = queue[:hp["prompts_per_step"]], queue[hp["prompts_per_step"]:]
@@ -225,6 +234,8 @@ def train_ppo(policy: PreTrainedModel, critic: PreTrainedModel, ref: PreTrainedM
                "ppo/critic_grad_norm": sum(s[4] for s in stats) / len(stats),
                "ppo/value_mean": float((old_values * real).sum() / real.sum())}
         window.add(step, row)
+        checkpoints.save_if_due({"rng": rng.getstate(), "gen": gen.get_state().tolist(), "queue": queue,
+                                 "totals": totals, "row": row, "window": window.rows}, step)
     policy.eval()
     return {"ppo/steps": hp["steps"], "ppo/train_seconds": time.time() - start, "ppo/processes": actor.processes,
             "ppo/responses_sampled": hp["steps"] * hp["prompts_per_step"] * hp["samples_per_prompt"],

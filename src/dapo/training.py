@@ -262,61 +262,67 @@ class Checkpoints:
 
     Saved every `minutes` of training into `directory/step-<n>` (written as `.tmp`, then renamed, so
     a kill during a save leaves the previous one whole; older ones are removed): accelerate's state
-    (model, optimiser, RNG of every process) with the learning-rate schedule, and `loop.json`, with
-    the optimiser steps done, the curve points sent so far and the loop's own values (its log
-    window, counters). Batch order is not saved: each loop draws it from its seed, so a resumed loop
-    redraws it and skips the batches of the steps done.
+    of each of the loop's optimisers (model, optimiser, RNG of every process) with its learning-rate
+    schedule, in `optimiser-<i>/`, and `loop.json`, with the loop's steps done, each optimiser's
+    step count, the curve points sent so far and the loop's own values (its log window, counters,
+    sampling state). The sft, critic and actor loops do not save their batch order: each draws it
+    from its seed, so a resumed loop redraws it and skips the batches of the steps done.
 
     `fingerprint` names what the job computes from (its command line, params, inputs, code and
     launch); a checkpoint made under another one is discarded, never resumed. A directory of None
     saves and resumes nothing.
 
-    A loop calls `resume` once, after building its Optimiser, sends its curve points through `log`,
-    and calls `save_if_due` after every step; the stage calls `clear` once its outputs are written.
+    A loop calls `resume` once, after building its Optimisers, sends its curve points through
+    `log`, and calls `save_if_due` after every step; the stage calls `clear` once its outputs are
+    written.
     """
 
     def __init__(self, directory: str | Path | None, fingerprint: str = "", minutes: float = 0.0):
         self.dir = Path(directory) if directory is not None else None
         self.fingerprint, self.every_s = fingerprint, minutes * 60
-        self.optim: Optimiser | None = None
+        self.optims: list[Optimiser] = []
         self.sink: Callable[[int, dict[str, float]], None] | None = None
         self.points: list[tuple[int, dict[str, float]]] = []
         self.total, self.last_save = 0, 0.0
 
-    def resume(self, optim: Optimiser, on_log: Callable[[int, dict[str, float]], None] | None,
+    def resume(self, optims: Optimiser | Sequence[Optimiser], on_log: Callable[[int, dict[str, float]], None] | None,
                total: int) -> tuple[int, dict[str, Any]]:
-        """Attach to the loop (`total` optimiser steps) and restore the newest checkpoint made under
-        this fingerprint, replaying its curve points to `on_log`. Returns the steps done and the loop
-        values given to `save_if_due`; (0, {}) when starting afresh."""
-        self.optim, self.sink, self.total, self.last_save = optim, on_log, total, time.time()
+        """Attach to the loop (`total` steps, trained by `optims`) and restore the newest checkpoint
+        made under this fingerprint, replaying its curve points to `on_log`. Returns the steps done
+        and the loop values given to `save_if_due`; (0, {}) when starting afresh."""
+        self.optims = [optims] if isinstance(optims, Optimiser) else list(optims)
+        self.sink, self.total, self.last_save = on_log, total, time.time()
         if self.dir is None:
             return 0, {}
-        optim.accelerator.register_for_checkpointing(optim.sched)
+        for optim in self.optims:
+            optim.accelerator.register_for_checkpointing(optim.sched)
         saves = sorted(self.dir.glob("step-*[0-9]"))
         if not saves:
             return 0, {}
+        name, acc = self.optims[0].name, self.optims[0].accelerator
         try:
             meta = json.loads((saves[-1] / "loop.json").read_text())
         except (OSError, ValueError) as e:
-            raise InputError(f"{optim.name}: unreadable checkpoint {saves[-1]} ({e}); remove {self.dir} to start "
+            raise InputError(f"{name}: unreadable checkpoint {saves[-1]} ({e}); remove {self.dir} to start "
                              "the job afresh") from e
         if meta["fingerprint"] != self.fingerprint:
-            print(f"{optim.name}: not resuming from {saves[-1]}: it was made from other inputs, code or launch")
-            optim.accelerator.wait_for_everyone()
-            if optim.is_main_process:
+            print(f"{name}: not resuming from {saves[-1]}: it was made from other inputs, code or launch")
+            acc.wait_for_everyone()
+            if acc.is_main_process:
                 shutil.rmtree(self.dir)
             return 0, {}
         try:
-            optim.accelerator.load_state(str(saves[-1]))
+            for i, optim in enumerate(self.optims):
+                optim.accelerator.load_state(str(saves[-1] / f"optimiser-{i}"))
+                optim.steps = meta["optimiser_steps"][i]
         except Exception as e:  # any damage to a save ends in the same advice
             cause = (str(e).strip().splitlines() or [""])[0][:200]
-            raise InputError(f"{optim.name}: cannot resume from {saves[-1]} ({type(e).__name__}: {cause}); remove "
+            raise InputError(f"{name}: cannot resume from {saves[-1]} ({type(e).__name__}: {cause}); remove "
                              f"{self.dir} to start the job afresh") from e
-        optim.steps = meta["steps"]
         for step, point in meta["points"]:
             self.log(step, point)
-        print(f"{optim.name}: resumed at step {optim.steps} of {total} from {saves[-1]}")
-        return optim.steps, meta["values"]
+        print(f"{name}: resumed at step {meta['step']} of {total} from {saves[-1]}")
+        return meta["step"], meta["values"]
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         """The loop's curve sink: remembers the point for the next save and passes it on."""
@@ -324,33 +330,36 @@ class Checkpoints:
         if self.sink:
             self.sink(step, metrics)
 
-    def save_if_due(self, values: dict[str, Any]) -> None:
-        """After an optimiser step: save when `minutes` have passed since the last save (or the
-        loop's start), and the loop is not done. `values`: the loop's own values (JSON)."""
-        optim = self.optim
-        if self.dir is None or not self.every_s or optim.steps >= self.total:
+    def save_if_due(self, values: dict[str, Any], step: int | None = None) -> None:
+        """After the loop's `step` (default: the first optimiser's step count): save when `minutes`
+        have passed since the last save (or the loop's start), and the loop is not done. `values`:
+        the loop's own values (JSON)."""
+        step = self.optims[0].steps if step is None else step
+        if self.dir is None or not self.every_s or step >= self.total:
             return
         due = time.time() - self.last_save >= self.every_s
-        if optim.processes > 1:  # every process must take part in a save: the main one decides
+        if self.optims[0].processes > 1:  # every process must take part in a save: the main one decides
             from accelerate.utils import broadcast_object_list
 
             due = broadcast_object_list([due])[0]
         if due:
-            self.save(values)
+            self.save(values, step)
 
-    def save(self, values: dict[str, Any]) -> None:
-        optim, acc = self.optim, self.optim.accelerator
-        final = self.dir / f"step-{optim.steps:09d}"
+    def save(self, values: dict[str, Any], step: int) -> None:
+        acc = self.optims[0].accelerator
+        final = self.dir / f"step-{step:09d}"
         if final.exists():  # this step is saved already
             return
         tmp = final.with_name(final.name + ".tmp")
         if acc.is_main_process and tmp.exists():
             shutil.rmtree(tmp)
         acc.wait_for_everyone()
-        acc.save_state(str(tmp))
+        for i, optim in enumerate(self.optims):
+            optim.accelerator.save_state(str(tmp / f"optimiser-{i}"))
         if acc.is_main_process:
             (tmp / "loop.json").write_text(json.dumps(
-                {"fingerprint": self.fingerprint, "steps": optim.steps, "points": self.points, "values": values}))
+                {"fingerprint": self.fingerprint, "step": step, "optimiser_steps": [o.steps for o in self.optims],
+                 "points": self.points, "values": values}))
             os.replace(tmp, final)
             for old in self.dir.glob("step-*"):
                 if old != final:

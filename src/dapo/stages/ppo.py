@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..models import load_policy, load_value_model
 from ..ppo import train_ppo
+from ..training import job_checkpoints
 from . import _baseline, _chain, _cli
 
 
@@ -23,9 +24,11 @@ def main(args, params):
     curve = _cli.Curve(run)
     print(f"ppo: {len(prompts)} prompts, {hp['steps']} steps of {hp['prompts_per_step']} prompts x "
           f"{hp['samples_per_prompt']} responses, kl {hp['kl_coef']}")
+    resume = job_checkpoints(params, args.out, [args.policy, args.data])
     summary = train_ppo(model, critic, ref, tok, prompts, ids, reward, {**hp, "seed": _chain.chain_seed(args, 9)},
-                        on_log=curve.log)
-    _baseline.finish(run, curve, model, tok, args, {**summary, "ppo/prompts": len(prompts)})
+                        on_log=curve.log, checkpoints=resume)
+    if _baseline.finish(run, curve, model, tok, args, {**summary, "ppo/prompts": len(prompts)}):
+        resume.clear()
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
     checkpoints = checkpoints or Checkpoints(None)
     done, saved = checkpoints.resume(optim, on_log, hp["steps"])
     start, tokens, trained, mean = time.time(), saved.get("tokens", 0), 0, saved.get("mean")
+    resumed_tokens = tokens  # the rate counts this process's tokens over its own time
     window = LogWindow(hp["log_every"], hp["steps"], None)
     window.rows = saved.get("window", [])
     bar = tqdm(range(1, hp["steps"] + 1), desc=name, unit="step", disable=not (progress and optim.is_main_process),
@@ -101,6 +102,6 @@ def train_sft(model: PreTrainedModel, examples: list[tuple[list[int], list[int]]
         checkpoints.save_if_due({"window": window.rows, "tokens": tokens, "mean": mean})
     elapsed = time.time() - start
     model.eval()
-    return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": tokens / elapsed,
+    return {f"{name}/train_seconds": elapsed, f"{name}/tokens_per_second": (tokens - resumed_tokens) / elapsed,
             f"{name}/final_loss": mean, f"{name}/processes": optim.processes, f"{name}/sharded": int(optim.sharded),
             f"{name}/final_perplexity": math.exp(mean), f"{name}/tokens_trained": trained}

@@ -350,6 +350,7 @@ class Checkpoints:
         final = self.dir / f"step-{step:09d}"
         if final.exists():  # this step is saved already
             return
+        # a fixed name, not io.atomic_path's random one: every process writes its RNG state into it
         tmp = final.with_name(final.name + ".tmp")
         if acc.is_main_process and tmp.exists():
             shutil.rmtree(tmp)
